@@ -1,0 +1,3 @@
+from evodiag.cli import main
+
+main()

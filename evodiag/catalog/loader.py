@@ -1,0 +1,101 @@
+"""Load the default catalog (``checks.yaml``) plus any ``--catalog`` files, merge them by check id, and
+validate the whole: schema, unknown ``requires``, dependency cycles, duplicate ids."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from evodiag.catalog import schema
+from evodiag.catalog.model import STAGES, Catalog, Check, KnownIssue
+from evodiag.catalog.yamlsource import load_yaml, read_yaml_file
+from evodiag.errors import CatalogError
+
+
+def default_catalog_path() -> Path:
+    """The packaged ``evodiag/checks.yaml`` in a wheel; the repo-root ``checks.yaml`` in a source checkout."""
+    packaged = resources.files("evodiag").joinpath("checks.yaml")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "checks.yaml"
+
+
+def _parse_file(data: Any, file: str) -> tuple[list[Check], list[KnownIssue]]:
+    if data is None:
+        return [], []
+    try:
+        schema.validate_keys(data, schema.TOP_KEYS, "catalog")
+    except schema.SchemaIssue as issue:
+        raise CatalogError(f"{issue.path}: {issue.message}", file=file, line=issue.line) from None
+    checks: list[Check] = []
+    seen: dict[str, int | None] = {}
+    for i, raw in enumerate(data.get("checks", [])):
+        check_id = schema.check_id_of(raw)
+        try:
+            check = schema.build_check(raw, f"checks[{i}]", file)
+        except schema.SchemaIssue as issue:
+            raise CatalogError(f"{issue.path}: {issue.message}", file=file, line=issue.line,
+                               check_id=check_id) from None
+        if check.id in seen:
+            raise CatalogError(f"duplicate id (first defined at line {seen[check.id]})", file=file,
+                               line=check.line, check_id=check.id)
+        seen[check.id] = check.line
+        checks.append(check)
+    issues: list[KnownIssue] = []
+    for i, raw in enumerate(data.get("known_issues", [])):
+        try:
+            issues.append(schema.build_known_issue(raw, f"known_issues[{i}]"))
+        except schema.SchemaIssue as issue:
+            raise CatalogError(f"{issue.path}: {issue.message}", file=file, line=issue.line) from None
+    return checks, issues
+
+
+def _validate_graph(checks: dict[str, Check]) -> None:
+    for check in checks.values():
+        for req in check.requires:
+            if req not in checks:
+                raise CatalogError(f"requires unknown check {req!r}", file=check.file, line=check.line,
+                                   check_id=check.id)
+            if STAGES.index(checks[req].stage) > STAGES.index(check.stage):
+                raise CatalogError(f"requires {req!r}, which runs in a later stage ({checks[req].stage})",
+                                   file=check.file, line=check.line, check_id=check.id)
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(check_id: str, path: list[str]) -> None:
+        if state.get(check_id) == 2:
+            return
+        if state.get(check_id) == 1:
+            cycle = " -> ".join([*path[path.index(check_id):], check_id])
+            check = checks[check_id]
+            raise CatalogError(f"dependency cycle: {cycle}", file=check.file, line=check.line, check_id=check_id)
+        state[check_id] = 1
+        for req in checks[check_id].requires:
+            visit(req, [*path, check_id])
+        state[check_id] = 2
+
+    for check_id in checks:
+        visit(check_id, [])
+
+
+def load_catalog(extra: list[Path] | None = None, *, include_default: bool = True) -> Catalog:
+    """Default catalog first; each extra file adds checks or replaces same-id checks."""
+    files = ([default_catalog_path()] if include_default else []) + list(extra or [])
+    checks: dict[str, Check] = {}
+    known: dict[str, KnownIssue] = {}
+    for path in files:
+        file_checks, file_issues = _parse_file(read_yaml_file(path), str(path))
+        for check in file_checks:
+            checks[check.id] = check
+        for issue in file_issues:
+            known[issue.id] = issue
+    _validate_graph(checks)
+    return Catalog(checks, tuple(known.values()), tuple(str(p) for p in files))
+
+
+def load_catalog_text(text: str, file: str = "<text>") -> Catalog:
+    """Parse one catalog from text (tests, and validation of user files)."""
+    checks, issues = _parse_file(load_yaml(text, file), file)
+    by_id = {c.id: c for c in checks}
+    _validate_graph(by_id)
+    return Catalog(by_id, tuple(issues), (file,))

@@ -1,0 +1,79 @@
+"""YAML loading that remembers where every mapping and key came from, so validation errors can say
+``checks.yaml:142: check evolution.auth: diagnoses[1].when: unknown key 'staus'``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evodiag.errors import CatalogError
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping that knows the line of itself (``line``) and of each key (``key_lines``)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class LineList(list):  # type: ignore[type-arg]
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    mapping = LineDict()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            raise CatalogError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[str(key)] = key_node.start_mark.line + 1
+    return mapping
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    seq = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    seq.line = node.start_mark.line + 1
+    return seq
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml(text: str, file: str) -> Any:
+    """Parse YAML text; any syntax error becomes a one-line :class:`CatalogError` with file and line."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except CatalogError as exc:
+        raise CatalogError(str(exc).split(": ", 1)[1], file=file, line=exc.line) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise CatalogError(f"invalid YAML: {exc.problem or exc.context}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"invalid YAML: {exc}", file=file) from None
+
+
+def read_yaml_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise CatalogError("not UTF-8 text", file=str(path)) from None
+    return load_yaml(text, str(path))
+
+
+def line_of(obj: Any, key: str | None = None) -> int | None:
+    if key is not None and isinstance(obj, LineDict):
+        return obj.key_lines.get(key, obj.line)
+    return getattr(obj, "line", None) or None

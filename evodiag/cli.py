@@ -1,0 +1,43 @@
+"""The ``evodiag`` command. Each subcommand lives in ``evodiag/commands/<name>.py``; those modules import only
+typer at load time and defer everything heavy (httpx, dnspython, rich, the catalog) into the command body, so
+``evodiag --help`` starts fast."""
+
+from __future__ import annotations
+
+import typer
+
+from evodiag import __version__
+from evodiag.commands import catalog, check, explain, init
+
+app = typer.Typer(
+    name="evodiag",
+    help="Diagnose Evolution API + Chatwoot integrations, their webhooks, and OpenIM callbacks.\n\n"
+    "Exit codes: 0 nothing at or above --fail-on; 1 findings; 2 usage, config or catalog error; "
+    "3 nothing could run (every target unreachable); 4 internal error.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"evodiag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version"),
+) -> None:
+    """Diagnose Evolution API + Chatwoot integrations."""
+
+
+app.command("check")(check.check)
+app.command("catalog")(catalog.catalog)
+app.command("explain")(explain.explain)
+app.command("init")(init.init)
+
+
+def main() -> None:
+    app()

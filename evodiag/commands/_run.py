@@ -1,0 +1,156 @@
+"""Running the pipeline for a command and writing its report. Shared by ``check``, ``demo`` and ``bundle``;
+imported only when one of them runs, so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from evodiag.catalog.loader import load_catalog
+from evodiag.catalog.model import STAGES, Catalog
+from evodiag.config import OPTIONS, Settings, resolve_settings
+from evodiag.engine.context import RunOptions
+from evodiag.engine.results import Result
+from evodiag.engine.runner import Pipeline, RunReport
+from evodiag.errors import EvodiagError, UsageError
+from evodiag.redact import Redactor
+from evodiag.report import common
+
+FORMATS = ("text", "json", "junit", "markdown")
+
+
+def settings_from(opts: dict[str, Any]) -> Settings:
+    flags = {opt.key: opts.get(opt.key.replace(".", "__")) for opt in OPTIONS}
+    return resolve_settings(flags, config_path=opts.get("config"))
+
+
+def run_options_from(opts: dict[str, Any]) -> RunOptions:
+    if opts.get("format", "text") not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    if opts.get("fail_on", "fail") not in ("fail", "warn"):
+        raise UsageError("--fail-on must be 'fail' or 'warn'")
+    for stage in opts.get("stage") or ():
+        if stage not in STAGES:
+            raise UsageError(f"--stage {stage!r}: stages are {', '.join(STAGES)}")
+    allow = {kind for kind, flag in (("connect", "allow_connect"), ("send", "allow_send")) if opts.get(flag)}
+    return RunOptions(
+        timeout=float(opts.get("timeout") or 10.0), allow=frozenset(allow),
+        concurrency=int(opts.get("concurrency") or 0), only=tuple(opts.get("only") or ()),
+        skip=tuple(opts.get("skip") or ()), stages=tuple(opts.get("stage") or ()),
+        tags=tuple(opts.get("tags") or ()), insecure=bool(opts.get("insecure")), debug=bool(opts.get("debug")),
+    )
+
+
+def catalog_from(opts: dict[str, Any]) -> Catalog:
+    return load_catalog([Path(p) for p in opts.get("catalog") or ()])
+
+
+@contextmanager
+def progress_display(enabled: bool, total: int) -> Iterator[Callable[[str, Result | None], None] | None]:
+    """A live one-line progress indicator on a TTY (stderr), nothing otherwise."""
+    if not enabled or os.environ.get("NO_COLOR") or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    done = 0
+    with console.status("starting…") as status:
+
+        def hook(event: str, result: Result | None) -> None:
+            nonlocal done
+            if result is None:
+                status.update(f"stage {event.split(':', 1)[1]}… ({done}/{total})")
+            else:
+                done += 1
+                status.update(f"{result.id}: {result.status.value} ({done}/{total})")
+
+        yield hook
+
+
+def execute(settings: Settings, options: RunOptions, catalog: Catalog, *, show_progress: bool) -> RunReport:
+    import asyncio
+
+    pipeline = Pipeline(catalog, settings, options)
+    with progress_display(show_progress, len(pipeline.checks)) as hook:
+        pipeline.progress = hook
+        return asyncio.run(pipeline.run())
+
+
+def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool) -> str:
+    if fmt == "json":
+        from evodiag.report import json_report
+
+        return json_report.render(report, redactor)
+    if fmt == "junit":
+        from evodiag.report import junit
+
+        return junit.render(report, redactor)
+    if fmt == "markdown":
+        from evodiag.report import markdown
+
+        return markdown.render(report, redactor)
+    from evodiag.report import text
+
+    return text.render(report, redactor, verbose=verbose)
+
+
+def emit(report: RunReport, opts: dict[str, Any]) -> None:
+    fmt = opts.get("format", "text")
+    redactor = common.redactor_for(report)
+    output = opts.get("output")
+    if output:
+        Path(output).write_text(render(report, fmt, redactor, verbose=bool(opts.get("verbose"))), encoding="utf-8")
+        print(common.headline(report), file=sys.stderr)
+        return
+    if fmt == "text":
+        from evodiag.report import text
+
+        text.print_report(report, redactor, verbose=bool(opts.get("verbose")))
+    else:
+        sys.stdout.write(render(report, fmt, redactor, verbose=False))
+    if opts.get("debug") and report.state.tracebacks:
+        for check_id, tb in report.state.tracebacks.items():
+            print(f"--- traceback for {check_id} ---\n{redactor.text(tb)}", file=sys.stderr)
+
+
+def guarded(body: Callable[[], int], *, debug: bool, secrets: Callable[[], list[str]] = list) -> int:
+    """Run a command body: known errors become one line and their exit code; anything else is exit 4."""
+    try:
+        return body()
+    except EvodiagError as exc:
+        print(f"evodiag: error: {exc}", file=sys.stderr)
+        return exc.exit_code if exc.exit_code != 3 else common.EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        print("evodiag: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        redactor = Redactor(secrets())
+        first_line = redactor.text(str(exc)).splitlines()[0] if str(exc) else ""
+        print(f"evodiag: internal error: {type(exc).__name__}: {first_line}"
+              " (run with --debug for the traceback; please report it)", file=sys.stderr)
+        if debug:
+            print(redactor.text(traceback.format_exc()), file=sys.stderr)
+        return common.EXIT_INTERNAL
+
+
+def run_check_command(opts: dict[str, Any]) -> int:
+    holder: dict[str, Settings] = {}
+
+    def body() -> int:
+        options = run_options_from(opts)
+        settings = holder["settings"] = settings_from(opts)
+        catalog = catalog_from(opts)
+        report = execute(settings, options, catalog, show_progress=opts.get("format", "text") == "text")
+        emit(report, opts)
+        return common.exit_code(report, fail_on=opts.get("fail_on", "fail"), exit_zero=bool(opts.get("exit_zero")))
+
+    def secrets() -> list[str]:
+        return list(holder["settings"].secrets().values()) if "settings" in holder else []
+
+    return guarded(body, debug=bool(opts.get("debug")), secrets=secrets)

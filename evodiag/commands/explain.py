@@ -1,0 +1,38 @@
+"""``evodiag explain ID``: what a check does, why it matters, how to fix what it finds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def explain(
+    check_id: str | None = typer.Argument(None, help="Check id, e.g. evolution.auth"),
+    list_all: bool = typer.Option(False, "--list", help="Explain every check"),
+    extra: list[Path] | None = typer.Option(None, "--catalog", help="Extra catalog file (repeatable)"),
+) -> None:
+    """Print a check's doc, remediation (text, commands, links), known issues and triage signatures."""
+    from evodiag.commands._run import guarded
+
+    def body() -> int:
+        from evodiag.catalog.loader import load_catalog
+        from evodiag.errors import UsageError
+        from evodiag.explain import explain_text
+
+        cat = load_catalog(list(extra or []))
+        if list_all:
+            typer.echo("\n\n".join(explain_text(cat, c.id) for c in cat.ordered()))
+            return 0
+        if not check_id:
+            raise UsageError("give a check id, or --list (see `evodiag catalog`)")
+        if check_id not in cat.checks:
+            import difflib
+
+            close = difflib.get_close_matches(check_id, list(cat.checks), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else " (see `evodiag catalog`)"
+            raise UsageError(f"no check {check_id!r}{hint}")
+        typer.echo(explain_text(cat, check_id))
+        return 0
+
+    raise typer.Exit(guarded(body, debug=False))

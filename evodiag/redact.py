@@ -1,0 +1,66 @@
+"""One redaction layer for every output path: terminal, JSON, JUnit, Markdown, verbose HTTP summaries, debug
+tracebacks, bundles. Secrets are masked by value (every configured secret), by header or JSON key name
+(``apikey``, ``api_access_token``, ``Authorization``...), and by shape (JWTs, bearer tokens, passwords in URLs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+MASK = "***"
+
+# Header and JSON key names whose values are credentials in Evolution, Chatwoot, OpenIM or generally.
+SECRET_NAMES = frozenset({
+    "apikey", "api_key", "api-key", "x-api-key", "api_access_token", "access_token", "authorization", "token",
+    "secret", "password", "passwd", "hmac_token", "pubsub_token", "cookie", "set-cookie", "chatwoot_token",
+    "chatwoottoken", "jwt", "hash", "webhook_secret", "proxy-authorization", "secret_key_base",
+    "authentication_api_key", "s3_secret_key", "s3_access_key",
+})
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@")
+_NAMED_VALUE = re.compile(
+    r"(?i)(\"?(?:apikey|api_access_token|access_token|authorization|token|secret|password)\"?\s*[:=]\s*\"?)"
+    r"(?!\*\*\*)([^\s\",}&]{4,})"
+)
+MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words everywhere
+
+
+def is_secret_name(name: str) -> bool:
+    return name.strip().lower().replace(" ", "") in SECRET_NAMES
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._values: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        values = {str(s) for s in secrets if s and len(str(s)) >= MIN_SECRET_LENGTH}
+        # Longest first, so a secret that contains another is masked whole.
+        self._values = sorted(set(self._values) | values, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, MASK)
+        text = _JWT.sub(MASK, text)
+        text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
+        text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
+        return _NAMED_VALUE.sub(lambda m: m.group(1) + MASK, text)
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {k: (MASK if is_secret_name(k) else self.text(str(v))) for k, v in headers.items()}
+
+    def obj(self, value: Any) -> Any:
+        """Redact a JSON-like structure: secret-named keys are masked whole, strings by value and shape."""
+        if isinstance(value, Mapping):
+            return {k: (MASK if is_secret_name(str(k)) and v not in (None, "", False) else self.obj(v))
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.obj(v) for v in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value

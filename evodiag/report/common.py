@@ -1,0 +1,72 @@
+"""What every output format shares: the exit code, the root-cause headline, and the redacted view of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evodiag import __version__
+from evodiag.engine.results import Result, Status
+from evodiag.engine.runner import RunReport
+from evodiag.redact import Redactor
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_CODES_HELP = (
+    "Exit codes: 0 nothing at or above --fail-on; 1 findings; 2 usage, config or catalog error; "
+    "3 nothing could run (every target unreachable); 4 internal error."
+)
+STATUS_SYMBOLS = {Status.PASS: "✔", Status.WARN: "!", Status.FAIL: "✘", Status.SKIP: "-",
+                  Status.BLOCKED: "⊘", Status.ERROR: "?"}
+
+
+def exit_code(report: RunReport, *, fail_on: str = "fail", exit_zero: bool = False) -> int:
+    if exit_zero:
+        return EXIT_OK
+    ran = [r for r in report.results if r.status not in (Status.SKIP, Status.BLOCKED)]
+    reach = [r for r in ran if "reachability" in report.catalog.checks[r.id].tags]
+    if (reach and all(r.status is Status.ERROR for r in reach)) or (ran and all(r.status is Status.ERROR
+                                                                                for r in ran)):
+        return EXIT_UNREACHABLE
+    failing = {Status.FAIL, Status.ERROR} | ({Status.WARN} if fail_on == "warn" else set())
+    return EXIT_FINDINGS if any(r.status in failing for r in report.results) else EXIT_OK
+
+
+def problems(report: RunReport) -> list[Result]:
+    return [r for r in report.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+
+
+def headline(report: RunReport) -> str:
+    found = problems(report)
+    counts = report.summary()
+    if not found:
+        return f"No problems found ({counts['pass']} passed, {counts['skip']} skipped)."
+    if report.root_causes:
+        n = len(report.root_causes)
+        parts = [f"{cid} — blocks {blocks} check{'s' if blocks != 1 else ''}" for cid, blocks in report.root_causes]
+        head = f"{n} root cause{'s' if n != 1 else ''}: " + "; ".join(parts)
+        others = [r.id for r in found if r.id not in dict(report.root_causes)]
+        return head + (f". Also: {', '.join(others)}" if others else "")
+    return f"{len(found)} problem{'s' if len(found) != 1 else ''}: " + ", ".join(r.id for r in found)
+
+
+def redactor_for(report: RunReport) -> Redactor:
+    return Redactor(report.settings.secrets().values())
+
+
+def versions(report: RunReport) -> dict[str, Any]:
+    return {k: v for k, v in sorted(report.facts.items()) if k.endswith(".version") or k.endswith(".generation")}
+
+
+def as_dict(report: RunReport, redactor: Redactor | None = None) -> dict[str, Any]:
+    red = redactor or redactor_for(report)
+    doc = {
+        "evodiag": __version__,
+        "catalog": {"sources": list(report.catalog.sources), "checks": len(report.catalog.checks)},
+        "target": report.settings.masked(),
+        "facts": report.facts,
+        "summary": report.summary(),
+        "headline": headline(report),
+        "root_causes": [{"id": cid, "blocks": n} for cid, n in report.root_causes],
+        "duration_ms": round(report.duration_ms, 1),
+        "results": [r.to_dict() for r in report.results],
+    }
+    return red.obj(doc)  # type: ignore[no-any-return]
