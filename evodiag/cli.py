@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from evodiag import __version__
-from evodiag.commands import catalog, check, explain, init
+from evodiag.commands import catalog, check, demo, explain, init, lab
 
 app = typer.Typer(
     name="evodiag",
@@ -37,6 +37,8 @@ app.command("check")(check.check)
 app.command("catalog")(catalog.catalog)
 app.command("explain")(explain.explain)
 app.command("init")(init.init)
+app.command("demo")(demo.demo)
+app.add_typer(lab.lab_app, name="lab")
 
 
 def main() -> None:

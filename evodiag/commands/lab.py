@@ -1,0 +1,46 @@
+"""``evodiag lab serve``: run the lab in the foreground so you can point `evodiag check` (or anything) at it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+lab_app = typer.Typer(help="The built-in lab: emulated Evolution API, Chatwoot, OpenIM and S3 on 127.0.0.1.",
+                      no_args_is_help=True)
+
+
+@lab_app.command("serve")
+def serve(
+    scenario: str = typer.Option("healthy", "--scenario", "-s", help="Lab scenario (see `evodiag demo --list`)"),
+    latency_ms: float = typer.Option(0, "--latency-ms", help="Delay every request by this many milliseconds"),
+    evolution_version: Optional[str] = typer.Option(None, "--evolution-version"),
+    chatwoot_version: Optional[str] = typer.Option(None, "--chatwoot-version"),
+    locale: Optional[str] = typer.Option(None, "--locale", help="Chatwoot locale: en | pt_BR"),
+) -> None:
+    """Serve the lab until Ctrl-C; prints the URLs, keys, instance name and a ready-to-paste check command."""
+    import shlex
+    import threading
+
+    from evodiag.lab.runtime import start_lab
+    from evodiag.lab.scenarios import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        typer.echo(f"evodiag: error: unknown scenario {scenario!r} (see `evodiag demo --list`)", err=True)
+        raise typer.Exit(2)
+    with start_lab(scenario, evolution_version=evolution_version, chatwoot_version=chatwoot_version, locale=locale,
+                   latency_ms=latency_ms) as lab:
+        typer.echo(f"evodiag lab: scenario {scenario!r} — {SCENARIOS[scenario].description}")
+        for name, url in lab.urls.items():
+            typer.echo(f"  {name:<13} {url}")
+        typer.echo(f"  evolution     version {lab.evolution.version}, instance {lab.settings_values['evolution.instance']!r}")
+        typer.echo(f"  chatwoot      version {lab.chatwoot.version}, locale {lab.chatwoot.locale}, account 1")
+        typer.echo("  (lab keys and tokens are throwaway values, printed so you can use them)")
+        typer.echo(f"  evolution api key: {lab.settings_values['evolution.api_key']}")
+        typer.echo(f"  chatwoot token:    {lab.settings_values['chatwoot.token']}")
+        typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in lab.cli_args()) + " --allow-connect")
+        typer.echo("\nCtrl-C to stop.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            typer.echo("\nstopping the lab")

@@ -1,0 +1,194 @@
+"""Start a whole lab: Evolution API, Chatwoot, OpenIM, an S3-like store, a webhook sink and a DNS server, all on
+127.0.0.1 random ports, wired together like a docker-compose deployment, with one scenario's fault applied.
+
+Inside the emulated deployment the servers call each other by compose-style service names (``chatwoot``,
+``evolution``, ``webhook-sink``): the Evolution emulator maps those names to the loopback ports, the way a
+compose network would, so nothing ever leaves 127.0.0.1. evodiag itself reaches the servers by their loopback
+URLs and resolves every other name through the lab DNS server (``--dns-server``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from evodiag.httpserver import HTTPServer, ServerThread
+from evodiag.lab.base import LabApp, LoggedRequest
+from evodiag.lab.chatwoot.app import ChatwootLab
+from evodiag.lab.dns import DnsServer
+from evodiag.lab.evolution.app import EvolutionLab
+from evodiag.lab.evolution.model import ChatwootSettings, WebhookConfig
+from evodiag.lab.openim import OpenIMLab
+from evodiag.lab.s3 import S3Lab
+from evodiag.lab.scenarios import SCENARIOS, Scenario
+from evodiag.webhook.capture import WebhookReceiver
+
+INSTANCE = "lab"
+GLOBAL_KEY = "lab-global-key-4f9c2a"
+CHATWOOT_TOKEN = "lab-chatwoot-token-8d1e7b"
+OPENIM_SECRET = "lab-openim-secret-3a7f"
+LAB_NUMBER = "5511987650000"
+CONTACT_NUMBER = "5511912340000"
+# The lab's "public" names resolve to documentation addresses (RFC 5737) through the lab DNS server.
+PUBLIC_ZONES = {"evolution.example.com": ["203.0.113.10"], "chatwoot.example.com": ["203.0.113.20"]}
+
+
+@dataclass
+class Lab:
+    scenario: Scenario
+    workdir: Path
+    thread: ServerThread
+    evolution: EvolutionLab
+    chatwoot: ChatwootLab
+    openim: OpenIMLab
+    s3: S3Lab
+    sink: WebhookReceiver
+    dns: DnsServer
+    urls: dict[str, str] = field(default_factory=dict)
+    settings_values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def apps(self) -> list[LabApp]:
+        return [self.evolution, self.chatwoot, self.openim, self.s3]
+
+    def internal_url(self, service: str) -> str:
+        """The URL a container on the emulated compose network uses for ``service``."""
+        return f"http://{service}:{urlsplit(self.urls[service]).port}"
+
+    def mutating_requests(self) -> list[LoggedRequest]:
+        return [entry for app in self.apps for entry in app.requests(mutating=True)]
+
+    def run_on_loop(self, coro: Any, timeout: float = 30) -> Any:
+        return self.thread.call(coro, timeout)
+
+    def cli_args(self) -> list[str]:
+        """The ``evodiag check`` flags that point at this lab."""
+        from evodiag.config import OPTIONS
+
+        args: list[str] = []
+        for opt in OPTIONS:
+            value = self.settings_values.get(opt.key)
+            if value in (None, "", [], False):
+                continue
+            if opt.kind == "paths":
+                for item in value:
+                    args += [opt.flag, str(item)]
+            elif opt.kind == "bool":
+                args.append(opt.flag)
+            else:
+                args += [opt.flag, str(value)]
+        return args
+
+    def run(self, *, only: tuple[str, ...] = (), allow: frozenset[str] = frozenset({"connect", "send"}),
+            timeout: float = 5.0, concurrency: int = 0) -> Any:
+        """Run the real catalog in-process against this lab; returns the RunReport."""
+        from evodiag.catalog.loader import load_catalog
+        from evodiag.config import Settings
+        from evodiag.engine.context import RunOptions
+        from evodiag.engine.runner import Pipeline
+
+        settings = Settings(values=dict(self.settings_values))
+        options = RunOptions(timeout=timeout, allow=allow, only=only, concurrency=concurrency)
+        return asyncio.run(Pipeline(load_catalog(), settings, options).run())
+
+
+def _healthy_world(lab: Lab) -> None:
+    """What every scenario starts from: a correctly wired deployment with some traffic already captured."""
+    evo, cw = lab.evolution, lab.chatwoot
+    evo.server_url = lab.internal_url("evolution")
+    evo.global_key = GLOBAL_KEY
+    evo.hosts = {name: "127.0.0.1" for name in ("evolution", "chatwoot", "webhook-sink", "minio", "openim")}
+    account = cw.add_account("Lab Support", id=1)
+    cw.add_user("Lab Admin", token=CHATWOOT_TOKEN, role="administrator", account_id=account.id)
+    webhook_url = f"{evo.server_url}/chatwoot/webhook/{INSTANCE}"
+    cw.add_inbox(account.id, INSTANCE, webhook_url=webhook_url)
+    evo.add_instance(
+        INSTANCE, state="open", owner_jid=f"{LAB_NUMBER}@s.whatsapp.net", profile_name="Lab",
+        webhook=WebhookConfig(url=f"{lab.internal_url('webhook-sink')}/evolution", enabled=True,
+                              events=["MESSAGES_UPSERT", "CONNECTION_UPDATE", "SEND_MESSAGE"]),
+        chatwoot=ChatwootSettings(enabled=True, account_id="1", token=CHATWOOT_TOKEN,
+                                  url=lab.internal_url("chatwoot"), name_inbox=INSTANCE),
+    )
+    lab.openim.webhook_url = f"{lab.urls['webhook-sink']}/openim"  # OpenIM's edge is not part of the domain graph
+    lab.openim.secret = OPENIM_SECRET
+    lab.openim.enabled_callbacks = {"afterUserOnline", "afterUserOffline", "afterSendSingleMsg"}
+    env_file = lab.workdir / "evolution.env"
+    env_file.write_text(
+        "# Evolution API settings (lab)\n"
+        f"SERVER_URL={evo.server_url}\n"
+        f"AUTHENTICATION_API_KEY={GLOBAL_KEY}\n"
+        "AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES=true\n"
+        "CHATWOOT_ENABLED=true\n"
+        "CHATWOOT_MESSAGE_READ=true\n"
+        "WEBHOOK_GLOBAL_ENABLED=false\n"
+        "DATABASE_CONNECTION_CLIENT_NAME=evolution\n",
+        encoding="utf-8",
+    )
+    openim_config = lab.workdir / "webhooks.yml"
+    openim_config.write_text(_openim_webhooks_yaml(lab.openim.webhook_url, lab.openim.version), encoding="utf-8")
+    lab.settings_values.update({
+        "evolution.url": lab.urls["evolution"], "evolution.api_key": GLOBAL_KEY, "evolution.instance": INSTANCE,
+        "chatwoot.url": lab.urls["chatwoot"], "chatwoot.token": CHATWOOT_TOKEN, "chatwoot.account_id": "1",
+        "openim.url": lab.urls["openim"], "openim.secret": OPENIM_SECRET, "openim.config": str(openim_config),
+        "s3.endpoint": lab.urls["minio"], "files.env": [str(env_file)], "dns.server": lab.dns.address,
+        "webhook.capture": str(lab.sink.out_path), "send.to": CONTACT_NUMBER,
+    })
+
+
+def _openim_webhooks_yaml(url: str, version: str) -> str:
+    """A webhooks.yml as OpenIM ships it (ref openim.md §1), trimmed to the keys the lab uses.
+    3.8.2+ configs carry allowedTypes/deniedTypes, the version fingerprint."""
+    filters = "  allowedTypes: []\n  deniedTypes: []\n" if version >= "3.8.2" else ""
+    return (
+        f"url: {url}\n"
+        f"beforeSendSingleMsg:\n  enable: false\n  timeout: 5\n  failedContinue: true\n{filters}"
+        f"afterSendSingleMsg:\n  enable: true\n  timeout: 5\n  attentionIds: []\n{filters}"
+        "afterUserOnline:\n  enable: true\n  timeout: 5\n"
+        "afterUserOffline:\n  enable: true\n  timeout: 5\n"
+        "afterUserKickOff:\n  enable: false\n  timeout: 5\n"
+    )
+
+
+async def _generate_traffic(lab: Lab) -> None:
+    """Traffic the webhook checks can analyse: inbound WhatsApp messages and OpenIM user sessions."""
+    await lab.evolution.simulate_inbound(INSTANCE, CONTACT_NUMBER, "hello from the lab",
+                                         entry_point_source=lab.scenario.entry_point_source)
+    await lab.openim.simulate_user_session("u1")
+    await lab.openim.simulate_single_msg("u1", "u2")
+
+
+@contextmanager
+def start_lab(scenario: str = "healthy", *, evolution_version: str | None = None,
+              chatwoot_version: str | None = None, locale: str | None = None, latency_ms: float = 0,
+              generate_traffic: bool = True) -> Iterator[Lab]:
+    if scenario not in SCENARIOS:
+        raise KeyError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    spec = SCENARIOS[scenario]
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evodiag-lab-")))
+        thread = ServerThread()
+        stack.callback(thread.stop)
+        evo = EvolutionLab(version=evolution_version or spec.evolution_version, latency_ms=latency_ms)
+        cw = ChatwootLab(version=chatwoot_version or spec.chatwoot_version, locale=locale or spec.locale,
+                         latency_ms=latency_ms)
+        openim = OpenIMLab(version=spec.openim_version, latency_ms=latency_ms)
+        s3 = S3Lab(latency_ms=spec.s3_latency_ms or latency_ms)
+        sink = WebhookReceiver(workdir / "deliveries.jsonl", durability="write")
+        dns = stack.enter_context(DnsServer(dict(PUBLIC_ZONES)))
+        urls = {"evolution": thread.start(HTTPServer(evo)).url, "chatwoot": thread.start(HTTPServer(cw)).url,
+                "openim": thread.start(HTTPServer(openim)).url, "minio": thread.start(HTTPServer(s3)).url}
+        thread.call(sink.astart())
+        stack.callback(lambda: thread.call(sink.aclose()))
+        urls["webhook-sink"] = sink.url
+        lab = Lab(spec, workdir, thread, evo, cw, openim, s3, sink, dns, urls)
+        _healthy_world(lab)
+        spec.apply(lab)
+        if generate_traffic:
+            thread.call(_generate_traffic(lab), 30)
+        yield lab

@@ -1,0 +1,200 @@
+"""Named fault scenarios: each is real behaviour of the real servers, applied to the healthy lab world.
+
+``expect`` is the contract the scenario test enforces: exactly these checks fail (or warn) against this
+scenario, everything else passes or skips. One root cause gives one finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evodiag.lab.runtime import Lab
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    expect: dict[str, str]
+    setup: Callable[[Lab], None] = lambda lab: None
+    evolution_version: str = "2.3.6"
+    chatwoot_version: str = "4.10.1"
+    locale: str = "en"
+    openim_version: str = "3.8.2"
+    s3_latency_ms: float = 0
+    entry_point_source: str | None = None
+    evolution_versions: tuple[str, ...] = ("1.7.4", "1.8.2", "2.2.3", "2.3.6")
+    also_allowed: dict[str, str] = field(default_factory=dict)
+
+    def apply(self, lab: Lab) -> None:
+        self.setup(lab)
+
+
+def _instance(lab: Lab):  # noqa: ANN202 - the emulator's Instance
+    from evodiag.lab.runtime import INSTANCE
+
+    inst = lab.evolution.find_instance(INSTANCE)
+    assert inst is not None
+    return inst
+
+
+def _inbox(lab: Lab):  # noqa: ANN202 - the emulator's Inbox
+    return next(iter(lab.chatwoot.inboxes.values()))
+
+
+def _wrong_key(lab: Lab) -> None:
+    lab.settings_values["evolution.api_key"] = "not-the-right-key-0000"
+
+
+def _instance_id(lab: Lab) -> None:
+    lab.settings_values["evolution.instance"] = _instance(lab).id
+
+
+def _not_connected(lab: Lab) -> None:
+    inst = _instance(lab)
+    inst.state, inst.db_status, inst.qr_available = "close", "open", True
+
+
+def _no_qr(lab: Lab) -> None:
+    inst = _instance(lab)
+    inst.state, inst.db_status, inst.qr_available = "close", "close", False
+
+
+def _chatwoot_disabled(lab: Lab) -> None:
+    lab.evolution.chatwoot_enabled = False
+    env = lab.workdir / "evolution.env"
+    env.write_text(env.read_text().replace("CHATWOOT_ENABLED=true", "CHATWOOT_ENABLED=false"))
+
+
+def _bad_token(lab: Lab) -> None:
+    # The token was revoked in Chatwoot (Profile -> Access Token -> reset): both evodiag and Evolution
+    # still hold the old value.
+    user = next(iter(lab.chatwoot.users.values()))
+    user.token = "regenerated-token-xyz-0001"
+
+
+def _header_stripped(lab: Lab) -> None:
+    lab.chatwoot.drop_underscore_headers = True
+
+
+def _double_slash(lab: Lab) -> None:
+    webhook = _instance(lab).webhook
+    assert webhook is not None
+    webhook.url, webhook.by_events = webhook.url + "/", True
+
+
+def _webhook_mismatch(lab: Lab) -> None:
+    # The inbox was created for an earlier instance name; Evolution never updates an existing inbox's URL.
+    _inbox(lab).webhook_url = f"{lab.evolution.server_url}/chatwoot/webhook/old-instance"
+
+
+def _domain_mixing(lab: Lab) -> None:
+    public = "https://evolution.example.com"
+    lab.evolution.server_url = public
+    _inbox(lab).webhook_url = f"{public}/chatwoot/webhook/lab"
+    env = lab.workdir / "evolution.env"
+    text = env.read_text()
+    env.write_text(text.replace(f"SERVER_URL={lab.internal_url('evolution')}", f"SERVER_URL={public}"))
+
+
+def _bot_pending(lab: Lab) -> None:
+    bot = lab.chatwoot.add_agent_bot("Lab triage bot", account_id=1)
+    lab.chatwoot.attach_bot(_inbox(lab).id, bot.id)
+
+
+def _duplicates(lab: Lab) -> None:
+    lab.evolution.duplicate_deliveries = 4
+
+
+def _openim_381(lab: Lab) -> None:
+    lab.settings_values["openim.version"] = "3.8.1"
+
+
+def _env_pitfalls(lab: Lab) -> None:
+    env = lab.workdir / "evolution.env"
+    env.write_text(
+        "# copied from a tutorial\n"
+        "SERVER_URL=https://evolution.example.com/\n"
+        "API_KEY_GLOBAL=429683C4C977415CAAFCCE10F7D57E11\n"
+        "AUTHENTICATION_API_KEY=429683C4C977415CAAFCCE10F7D57E11\n"
+        "CHATWOOT_MESSAGE_READ=true\n"
+        "CHATWOOT_IMPORT_DATABASE_CONNECTION_URI=postgres://user:pass@chatwoot-db:5432/chatwoot\n",
+        encoding="utf-8",
+    )
+
+
+def _s3_slow(lab: Lab) -> None:
+    env = lab.workdir / "evolution.env"
+    env.write_text(env.read_text() + f"S3_ENABLED=true\nS3_ENDPOINT={lab.internal_url('minio')}\n")
+
+
+_ALL: list[Scenario] = [
+    Scenario("healthy", "Everything wired correctly: every check passes or skips.", {}),
+    Scenario("wrong-evolution-key",
+             "The apikey header carries a key the server does not know: 401 "
+             '{"status":401,"error":"Unauthorized","response":{"message":"Unauthorized"}} (evolution-api.md §2.3).',
+             {"evolution.auth": "fail"}, _wrong_key),
+    Scenario("instance-id-not-name",
+             'Routes take the instance name; the ID gives 404 The "<id>" instance does not exist '
+             "(evolution-api.md §4, §11; evo#1312).",
+             {"evolution.instance": "fail"}, _instance_id),
+    Scenario("instance-not-connected",
+             "The instance is closed (not paired) while the stored status still says open "
+             "(evolution-api.md §4.2–4.3, §11).",
+             {"evolution.instance.state": "fail"}, _not_connected),
+    Scenario("qr-not-generated",
+             'connect returns a bare {"count":0}: Baileys produced no QR (evolution-api.md §4.4; evo#2437, #1541).',
+             {"evolution.qr": "fail"}, _no_qr, also_allowed={"evolution.instance.state": "fail"}),
+    Scenario("chatwoot-disabled",
+             'CHATWOOT_ENABLED=false (the v2 default): chatwoot/find answers 400 ["Chatwoot is disabled"] '
+             "(evolution-api.md §5.3; evo#1011).",
+             {"evolution.chatwoot.enabled": "fail"}, _chatwoot_disabled, evolution_versions=("2.2.3", "2.3.6")),
+    Scenario("chatwoot-bad-token",
+             'The access token was reset in Chatwoot: 401 {"error":"Invalid Access Token"} (chatwoot.md §1.2).',
+             {"chatwoot.auth": "fail"}, _bad_token),
+    Scenario("chatwoot-header-stripped",
+             "An nginx proxy with the default underscores_in_headers off drops api_access_token: 401 "
+             '{"errors":["You need to sign in or sign up before continuing."]} (chatwoot.md §1.2; evo#1709).',
+             {"chatwoot.auth": "fail"}, _header_stripped),
+    Scenario("chatwoot-filter-422",
+             "Evolution 1.7.4 filters conversations by contact_id; Chatwoot >= 3.8.0 answers 422 "
+             "Invalid attribute key - [contact_id] (chatwoot.md §3.3; evo#605).",
+             {"chatwoot.filter": "fail"}, evolution_version="1.7.4", evolution_versions=("1.7.4",)),
+    Scenario("webhook-double-slash",
+             "The webhook URL ends in / and byEvents is on: Evolution posts to .../evolution//messages-upsert "
+             "(evolution-api.md §6.3, §11).",
+             {"evolution.webhook.url": "fail"}, _double_slash),
+    Scenario("chatwoot-webhook-mismatch",
+             "The Chatwoot inbox still calls an old instance's URL; Evolution never updates an existing inbox "
+             "(chatwoot.md §6; evo#471).",
+             {"chatwoot.inbox.webhook": "fail"}, _webhook_mismatch),
+    Scenario("domain-mixing",
+             "Evolution reaches Chatwoot by its compose service name, while Chatwoot calls Evolution back "
+             "through a public domain (SERVER_URL) that does not hairpin (evolution-api.md §5.4; evo#1133).",
+             {"network.domains": "fail"}, _domain_mixing),
+    Scenario("bot-pending",
+             "An agent bot on the inbox makes every new conversation start pending, even when open is sent "
+             "(chatwoot.md §4.3; cw#7834).",
+             {"chatwoot.bot": "fail"}, _bot_pending),
+    Scenario("s3-slow", "The media store answers slowly (evo#833, cw#11766).", {"storage.s3": "warn"}, _s3_slow,
+             s3_latency_ms=700),
+    Scenario("duplicate-webhooks",
+             "Evolution 1.8.0 delivers the same messages.upsert (same key.id) several times with new "
+             "timestamps (evolution-api.md §6.7; evo#631).",
+             {"webhook.duplicates": "fail"}, _duplicates, evolution_version="1.8.0",
+             entry_point_source="click_to_chat_link", evolution_versions=("1.8.0",)),
+    Scenario("openim-3.8.1",
+             "OpenIM 3.8.1 never calls afterUserOnline/afterUserOffline although they are enabled "
+             "(openim.md §3; #2520, #2912; fixed in 3.8.2 by #2716).",
+             {"openim.callbacks": "fail"}, _openim_381, openim_version="3.8.1"),
+    Scenario("env-file-pitfalls",
+             "A .env copied from a tutorial: CHATWOOT_ENABLED missing, SERVER_URL with a trailing slash, the "
+             "public default key, and API_KEY_GLOBAL instead of AUTHENTICATION_API_KEY (evolution-api.md §2.1, "
+             "§5.3–5.4; evo#1708).",
+             {"config.chatwoot_enabled": "fail", "config.server_url": "fail", "config.api_key": "fail",
+              "config.env_names": "fail"}, _env_pitfalls),
+]
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ALL}
