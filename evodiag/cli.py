@@ -7,13 +7,14 @@ from __future__ import annotations
 import typer
 
 from evodiag import __version__
+from evodiag.exitcodes import HELP as EXIT_HELP
 from evodiag.commands import catalog, check, demo, explain, init, lab
 
 app = typer.Typer(
     name="evodiag",
-    help="Diagnose Evolution API + Chatwoot integrations, their webhooks, and OpenIM callbacks.\n\n"
-    "Exit codes: 0 nothing at or above --fail-on; 1 findings; 2 usage, config or catalog error; "
-    "3 nothing could run (every target unreachable); 4 internal error.",
+    help="Diagnose Evolution API + Chatwoot integrations, their webhooks, and OpenIM callbacks.\n\n" + EXIT_HELP,
+    # Plain click help: typer's rich help renderer alone costs more start-up time than typer itself.
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from evodiag.commands._options import run_params, target_params, with_options
-from evodiag.report.common import EXIT_CODES_HELP
+from evodiag.exitcodes import HELP as EXIT_CODES_HELP
 
 
 @with_options(target_params(), run_params())

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 lab_app = typer.Typer(help="The built-in lab: emulated Evolution API, Chatwoot, OpenIM and S3 on 127.0.0.1.",
-                      no_args_is_help=True)
+                      no_args_is_help=True, rich_markup_mode=None)
 
 
 @lab_app.command("serve")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from evodiag import __version__
+from evodiag import __version__, exitcodes
 from evodiag.engine.results import Result, Status
 from evodiag.engine.runner import RunReport
 from evodiag.redact import Redactor
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
-EXIT_CODES_HELP = (
-    "Exit codes: 0 nothing at or above --fail-on; 1 findings; 2 usage, config or catalog error; "
-    "3 nothing could run (every target unreachable); 4 internal error."
-)
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = (
+    exitcodes.OK, exitcodes.FINDINGS, exitcodes.USAGE, exitcodes.UNREACHABLE, exitcodes.INTERNAL)
 STATUS_SYMBOLS = {Status.PASS: "✔", Status.WARN: "!", Status.FAIL: "✘", Status.SKIP: "-",
                   Status.BLOCKED: "⊘", Status.ERROR: "?"}
 
