@@ -1,0 +1,206 @@
+"""Environment variable names Evolution API reads, known wrong names, and known default API keys.
+
+Why a curated list: a misspelt variable is silently ignored by Evolution API (it falls back to a default),
+so "401 with the right key" is often a wrong name (#1708). A did-you-mean lint needs the real names. The list
+is kept honest: names in ``REFERENCE_NAMES`` are cited from ``shared/reference/evolution-api.md``; names in
+``COMMONLY_DOCUMENTED_NAMES`` appear in Evolution API's published ``.env.example``/docs but are not (yet)
+backed by the reference notes. ``KNOWN_PREFIXES`` are families the reference describes by pattern
+(``DATABASE_*``, ``CACHE_*``, ``WEBHOOK_EVENTS_*``); a lint should treat names under them as "not
+checked", not as unknown.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Cited from evolution-api.md (section in the trailing comment).
+REFERENCE_NAMES: frozenset[str] = frozenset(
+    {
+        "AUTHENTICATION_API_KEY",  # §2.1 global key (default 'BQYHJGJHJ')
+        "AUTHENTICATION_TYPE",  # §2.1 v1 only: apikey | jwt
+        "AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES",  # §4.2, §6.6
+        "DOCKER_ENV",  # §2.1 v1 reads env vars only when DOCKER_ENV=true
+        "DATABASE_ENABLED",  # §2.1 v1.8 (MongoDB)
+        "DATABASE_SAVE_DATA_INSTANCE",  # §2.1 v2
+        "DATABASE_CONNECTION_CLIENT_NAME",  # §3, §4.2
+        "SERVER_URL",  # §5.4 (no default in v2 → "undefined/chatwoot/webhook/x")
+        "SERVER_DISABLE_DOCS",  # §3
+        "SERVER_DISABLE_MANAGER",  # §3
+        "CONFIG_SESSION_PHONE_VERSION",  # §3, §8
+        "QRCODE_LIMIT",  # §4.4 (default 30)
+        "CHATWOOT_ENABLED",  # §5.3 v2 only, default false
+        "CHATWOOT_MESSAGE_READ",  # §5.3
+        "CHATWOOT_MESSAGE_DELETE",  # §5.3
+        "CHATWOOT_BOT_CONTACT",  # §5.3 (2.1.0+)
+        "CHATWOOT_IMPORT_DATABASE_CONNECTION_URI",  # §5.3
+        "CHATWOOT_IMPORT_PLACEHOLDER_MEDIA_MESSAGE",  # §5.3
+        "WEBHOOK_GLOBAL_URL",  # §6.4
+        "WEBHOOK_GLOBAL_ENABLED",  # §6.4
+        "WEBHOOK_GLOBAL_WEBHOOK_BY_EVENTS",  # §6.4
+        "WEBHOOK_EVENTS_MESSAGES_UPSERT",  # §6.4 example of WEBHOOK_EVENTS_<EVENT>
+        "WEBHOOK_EVENTS_GROUPS_UPDATE",  # §6.4 (read for GROUP_UPDATE)
+        "WEBHOOK_REQUEST_TIMEOUT_MS",  # §6.4 2.3.0+
+        "WEBHOOK_RETRY_MAX_ATTEMPTS",  # §6.4 2.3.0+
+        "WEBHOOK_RETRY_INITIAL_DELAY_SECONDS",  # §6.4 2.3.0+
+        "WEBHOOK_RETRY_USE_EXPONENTIAL_BACKOFF",  # §6.4 2.3.0+
+        "WEBHOOK_RETRY_MAX_DELAY_SECONDS",  # §6.4 2.3.0+
+        "WEBHOOK_RETRY_JITTER_FACTOR",  # §6.4 2.3.0+
+        "WEBHOOK_RETRY_NON_RETRYABLE_STATUS_CODES",  # §6.4 2.3.0+
+        "TZ",  # §6.6 (v1 Dockerfile sets TZ=America/Sao_Paulo)
+    }
+)
+
+# Commonly documented (Evolution API .env.example / docs), not backed by the reference notes.
+COMMONLY_DOCUMENTED_NAMES: frozenset[str] = frozenset(
+    {
+        "SERVER_TYPE",
+        "SERVER_PORT",
+        "DEL_INSTANCE",
+        "LOG_LEVEL",
+        "LOG_COLOR",
+        "LOG_BAILEYS",
+        "LANGUAGE",
+        "CORS_ORIGIN",
+        "CORS_METHODS",
+        "CORS_CREDENTIALS",
+        "DATABASE_PROVIDER",
+        "DATABASE_CONNECTION_URI",
+        "DATABASE_SAVE_DATA_NEW_MESSAGE",
+        "DATABASE_SAVE_MESSAGE_UPDATE",
+        "DATABASE_SAVE_DATA_CONTACTS",
+        "DATABASE_SAVE_DATA_CHATS",
+        "DATABASE_SAVE_DATA_LABELS",
+        "DATABASE_SAVE_DATA_HISTORIC",
+        "CACHE_REDIS_ENABLED",
+        "CACHE_REDIS_URI",
+        "CACHE_REDIS_PREFIX_KEY",
+        "CACHE_REDIS_SAVE_INSTANCES",
+        "CACHE_LOCAL_ENABLED",
+        "S3_ENABLED",
+        "S3_ACCESS_KEY",
+        "S3_SECRET_KEY",
+        "S3_BUCKET",
+        "S3_PORT",
+        "S3_ENDPOINT",
+        "S3_USE_SSL",
+        "S3_REGION",
+        "QRCODE_COLOR",
+        "CONFIG_SESSION_PHONE_CLIENT",
+        "CONFIG_SESSION_PHONE_NAME",
+        "WEBHOOK_EVENTS_APPLICATION_STARTUP",
+        "WEBHOOK_EVENTS_QRCODE_UPDATED",
+        "WEBHOOK_EVENTS_MESSAGES_SET",
+        "WEBHOOK_EVENTS_MESSAGES_UPDATE",
+        "WEBHOOK_EVENTS_MESSAGES_DELETE",
+        "WEBHOOK_EVENTS_SEND_MESSAGE",
+        "WEBHOOK_EVENTS_CONTACTS_SET",
+        "WEBHOOK_EVENTS_CONTACTS_UPSERT",
+        "WEBHOOK_EVENTS_CONTACTS_UPDATE",
+        "WEBHOOK_EVENTS_PRESENCE_UPDATE",
+        "WEBHOOK_EVENTS_CHATS_SET",
+        "WEBHOOK_EVENTS_CHATS_UPSERT",
+        "WEBHOOK_EVENTS_CHATS_UPDATE",
+        "WEBHOOK_EVENTS_CHATS_DELETE",
+        "WEBHOOK_EVENTS_GROUPS_UPSERT",
+        "WEBHOOK_EVENTS_GROUP_PARTICIPANTS_UPDATE",
+        "WEBHOOK_EVENTS_CONNECTION_UPDATE",
+        "WEBHOOK_EVENTS_CALL",
+        "WEBHOOK_EVENTS_LABELS_EDIT",
+        "WEBHOOK_EVENTS_LABELS_ASSOCIATION",
+        "WEBHOOK_EVENTS_ERRORS",
+        "WEBHOOK_EVENTS_ERRORS_WEBHOOK",
+    }
+)
+
+EVOLUTION_ENV_NAMES: frozenset[str] = REFERENCE_NAMES | COMMONLY_DOCUMENTED_NAMES
+
+# Families described by pattern: WEBHOOK_EVENTS_<EVENT> and WEBHOOK_RETRY_* (§6.4), DATABASE_* (§2.1, §4.2),
+# CACHE_* and S3_* (commonly documented).
+KNOWN_PREFIXES: tuple[str, ...] = ("WEBHOOK_EVENTS_", "WEBHOOK_RETRY_", "DATABASE_", "CACHE_", "S3_")
+
+# Names Chatwoot reads that identify a Chatwoot service (chatwoot.md §6, §9; SECRET_KEY_BASE is Rails').
+CHATWOOT_MARKER_NAMES: frozenset[str] = frozenset({"FRONTEND_URL", "SECRET_KEY_BASE"})
+
+# Names whose presence identifies an Evolution API service.
+EVOLUTION_MARKER_NAMES: frozenset[str] = frozenset(
+    {
+        "AUTHENTICATION_API_KEY",
+        "AUTHENTICATION_TYPE",
+        "SERVER_URL",
+        "CHATWOOT_ENABLED",
+        "CONFIG_SESSION_PHONE_VERSION",
+        "WEBHOOK_GLOBAL_URL",
+        "WEBHOOK_GLOBAL_ENABLED",
+    }
+)
+
+# OpenIM reads webhook config from IMENV_WEBHOOKS_* (openim.md §1); any IMENV_ name marks OpenIM.
+OPENIM_MARKER_PREFIX = "IMENV_"
+
+
+@dataclass(frozen=True)
+class WrongName:
+    """A name users set that Evolution API never reads, and the one it does read."""
+
+    name: str
+    right: str
+    why: str
+
+
+WRONG_NAMES: dict[str, WrongName] = {
+    w.name: w
+    for w in (
+        WrongName("API_KEY_GLOBAL", "AUTHENTICATION_API_KEY", "#1708: not read; global key stays default"),
+        WrongName("AUTH_ENABLED", "AUTHENTICATION_API_KEY", "#1708: not read by Evolution API"),
+        WrongName("GLOBAL_API_KEY", "AUTHENTICATION_API_KEY", "#1708: not read by Evolution API"),
+        WrongName(
+            "CHATWOOT_IMPORT_DATABASE_PLACEHOLDER_MEDIA_MESSAGE",
+            "CHATWOOT_IMPORT_PLACEHOLDER_MEDIA_MESSAGE",
+            "typo in the v1 .env.example; the code reads the other name (§5.3)",
+        ),
+    )
+}
+
+
+# Publicly known default API keys (evolution-api.md §2.1): a server using one is open to anyone.
+DEFAULT_API_KEYS: dict[str, str] = {
+    "B6D711FCDE4D4FD5936544120E713976": "v1 Dockerfile and Docker/.env.example (R@1.8.2)",
+    "429683C4C977415CAAFCCE10F7D57E11": "v2 .env.example (R@2.3.6)",
+    "BQYHJGJHJ": "code default when AUTHENTICATION_API_KEY is unset",
+}
+
+_EVENT_SUFFIX = re.compile(r"[A-Z0-9_]+")
+
+
+def is_known_evolution_name(name: str) -> bool:
+    """True for a listed name or one under a known family prefix (checked case-sensitively, like Node)."""
+    if name in EVOLUTION_ENV_NAMES:
+        return True
+    return any(name.startswith(p) and _EVENT_SUFFIX.fullmatch(name[len(p) :]) for p in KNOWN_PREFIXES)
+
+
+def is_default_api_key(value: str) -> bool:
+    return value.strip() in DEFAULT_API_KEYS
+
+
+def did_you_mean(name: str, known: Iterable[str] = EVOLUTION_ENV_NAMES, *, cutoff: float = 0.8) -> str | None:
+    """The name the user probably meant, or ``None``.
+
+    Known wrong names win (they are too far from the right name for difflib, e.g. ``AUTH_ENABLED``). Then the
+    closest known name by :mod:`difflib` ratio, compared upper-case so ``server_url`` → ``SERVER_URL``. A name
+    that is itself known (exactly) returns ``None``.
+    """
+    known_set = set(known)
+    if name in known_set:
+        return None
+    wrong = WRONG_NAMES.get(name.upper())
+    if wrong is not None:
+        return wrong.right
+    upper = name.upper()
+    if upper in known_set:
+        return upper
+    matches = difflib.get_close_matches(upper, sorted(known_set), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
