@@ -1,0 +1,32 @@
+"""Emulated Evolution API (WhatsApp HTTP gateway) for the test lab.
+
+Reproduces the real server's routes, guards, status codes and bodies per version (1.7.x/1.8.x = v1, 2.x = v2),
+its outbound webhooks and the calls it makes to Chatwoot. Facts and citations: /work/shared/reference/
+evolution-api.md and chatwoot.md (``ref §N`` in comments).
+
+Modules: ``model`` (state dataclasses), ``payloads`` (bodies, validation), ``outbound`` (webhook delivery),
+``chatwoot_sync`` (calls to Chatwoot), ``settings`` (configuring request bodies, create responses), ``app``
+(the :class:`EvolutionLab` server).
+"""
+
+from evodiag.lab.evolution.app import EvolutionLab
+from evodiag.lab.evolution.model import (
+    SUPPORTED_VERSIONS,
+    ChatwootCall,
+    ChatwootSettings,
+    Delivery,
+    Instance,
+    WebhookConfig,
+    parse_version,
+)
+
+__all__ = [
+    "SUPPORTED_VERSIONS",
+    "ChatwootCall",
+    "ChatwootSettings",
+    "Delivery",
+    "EvolutionLab",
+    "Instance",
+    "WebhookConfig",
+    "parse_version",
+]

@@ -1,0 +1,168 @@
+"""Request bodies that configure an instance (``POST /instance/create``, ``POST /chatwoot/set``) turned into lab
+settings, and the create response bodies (ref evolution-api.md §4.5, §5.2; observed §11)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from evodiag.lab.evolution.model import ChatwootSettings, Instance
+from evodiag.lab.evolution.payloads import chatwoot_webhook_url, qr_body
+
+if TYPE_CHECKING:
+    from evodiag.lab.evolution.app import EvolutionLab
+
+
+def chatwoot_from_create(lab: EvolutionLab, body: dict[str, Any], name: str) -> ChatwootSettings:
+    p = "chatwoot_" if lab.is_v1 else "chatwoot"
+
+    def get(snake: str, camel: str, default: Any) -> Any:
+        value = body.get(p + snake) if lab.is_v1 else body.get(p + camel)
+        return default if value is None else value
+
+    return ChatwootSettings(
+        enabled=True, account_id=str(get("account_id", "AccountId", "")), token=get("token", "Token", ""),
+        url=get("url", "Url", ""), name_inbox=get("name_inbox", "NameInbox", "") or name,
+        sign_msg=get("sign_msg", "SignMsg", False),
+        reopen_conversation=get("reopen_conversation", "ReopenConversation", False),
+        conversation_pending=get("conversation_pending", "ConversationPending", False),
+        merge_brazil_contacts=get("merge_brazil_contacts", "MergeBrazilContacts", False),
+        import_contacts=get("import_contacts", "ImportContacts", False),
+        import_messages=get("import_messages", "ImportMessages", False),
+        days_limit_import_messages=get("days_limit_import_messages", "DaysLimitImportMessages", 60),
+        organization=get("organization", "Organization", None), logo=get("logo", "Logo", None),
+        number=body.get("number"),
+    )
+
+
+def response_v1(lab: EvolutionLab, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
+    """ref §4.5: ``instance.status: "created"``, ``hash`` object, ``chatwoot.webhook_url`` when set.
+    # UNVERIFIED: the other keys (webhook/events/settings) and their order."""
+    resp: dict[str, Any] = {
+        "instance": {"instanceName": inst.name, "instanceId": inst.id, "status": "created"},
+        "hash": {"apikey": inst.token},
+        "webhook": inst.webhook.url if inst.webhook else "",
+        "webhook_by_events": inst.webhook.by_events if inst.webhook else False,
+        "events": inst.webhook.events if inst.webhook else [],
+        "settings": {"reject_call": bool(body.get("reject_call")), "msg_call": body.get("msg_call") or "",
+                     "groups_ignore": bool(body.get("groups_ignore")),
+                     "always_online": bool(body.get("always_online")),
+                     "read_messages": bool(body.get("read_messages")),
+                     "read_status": bool(body.get("read_status")),
+                     "sync_full_history": bool(body.get("sync_full_history"))},
+    }
+    if qrcode:
+        resp["qrcode"] = qr_body(inst, None)
+    if inst.chatwoot is not None:
+        resp["chatwoot"] = chatwoot_block(lab, inst)
+    return resp
+
+
+def response_v2(lab: EvolutionLab, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
+    """ref §4.5, observed §11: ``hash`` string, ``webhook: {}`` when none, ``qrcode`` only with
+    ``qrcode:true``. # UNVERIFIED: webhookWaBusiness/accessTokenWaBusiness values, the filled webhook block,
+    where ``chatwoot`` goes."""
+    wh = inst.webhook
+    resp: dict[str, Any] = {
+        "instance": {"instanceName": inst.name, "instanceId": inst.id, "integration": inst.integration,
+                     "webhookWaBusiness": None, "accessTokenWaBusiness": "", "status": inst.state},
+        "hash": inst.token,
+        "webhook": {} if wh is None else {"webhookUrl": wh.url, "webhookHeaders": wh.headers,
+                                           "webhookByEvents": wh.by_events, "webhookBase64": wh.base64},
+        "websocket": {}, "rabbitmq": {},
+    }
+    if lab.ver >= (2, 3, 0):
+        resp["nats"] = {}
+    resp["sqs"] = {}
+    resp["settings"] = {"rejectCall": bool(body.get("rejectCall")), "msgCall": body.get("msgCall") or "",
+                        "groupsIgnore": bool(body.get("groupsIgnore")),
+                        "alwaysOnline": bool(body.get("alwaysOnline")),
+                        "readMessages": bool(body.get("readMessages")),
+                        "readStatus": bool(body.get("readStatus")),
+                        "syncFullHistory": bool(body.get("syncFullHistory")),
+                        "wavoipToken": body.get("wavoipToken") or ""}
+    if qrcode:
+        resp["qrcode"] = qr_body(inst, None)
+    if inst.chatwoot is not None:
+        resp["chatwoot"] = chatwoot_block(lab, inst)
+    return resp
+
+
+def chatwoot_block(lab: EvolutionLab, inst: Instance) -> dict[str, Any]:
+    """Chatwoot block of the create response; ``webhook_url`` (v1) / ``webhookUrl`` (v2) per ref §4.5."""
+    cw = inst.chatwoot
+    assert cw is not None
+    url = chatwoot_webhook_url(lab.server_url, inst.name)
+    if lab.is_v1:
+        return {"enabled": True, "account_id": cw.account_id, "token": cw.token, "url": cw.url,
+                "sign_msg": cw.sign_msg, "reopen_conversation": cw.reopen_conversation,
+                "conversation_pending": cw.conversation_pending,
+                "merge_brazil_contacts": cw.merge_brazil_contacts, "import_contacts": cw.import_contacts,
+                "import_messages": cw.import_messages,
+                "days_limit_import_messages": cw.days_limit_import_messages, "number": cw.number,
+                "name_inbox": cw.name_inbox, "webhook_url": url}
+    return {"enabled": True, "accountId": cw.account_id, "token": cw.token, "url": cw.url,
+            "signMsg": cw.sign_msg, "reopenConversation": cw.reopen_conversation,
+            "conversationPending": cw.conversation_pending, "mergeBrazilContacts": cw.merge_brazil_contacts,
+            "importContacts": cw.import_contacts, "importMessages": cw.import_messages,
+            "daysLimitImportMessages": cw.days_limit_import_messages, "number": cw.number,
+            "nameInbox": cw.name_inbox, "webhookUrl": url}
+
+
+def is_url(url: Any) -> bool:
+    """Approximation of validator's ``isURL(url, {require_tld: false})`` (ref §5.2, §6.1)."""
+    if not isinstance(url, str) or not url or " " in url:
+        return False
+    m = re.match(r"^(?:([a-zA-Z][a-zA-Z0-9+.-]*)://)?([^/?#]+)", url)
+    return bool(m) and (m.group(1) is None or m.group(1).lower() in ("http", "https", "ftp"))
+
+
+# (v1 name, v2 name, value a disabled config is saved with)
+_BLANKS = (("account_id", "accountId", ""), ("token", "token", ""), ("url", "url", ""), ("sign_msg", "signMsg", False),
+           ("reopen_conversation", "reopenConversation", False),
+           ("conversation_pending", "conversationPending", False), ("import_contacts", "importContacts", False),
+           ("import_messages", "importMessages", False), ("merge_brazil_contacts", "mergeBrazilContacts", False),
+           ("days_limit_import_messages", "daysLimitImportMessages", 0), ("auto_create", "autoCreate", False),
+           ("name_inbox", "nameInbox", ""))
+
+
+def chatwoot_from_set(v1: bool, body: dict[str, Any], instance_name: str) -> tuple[dict[str, Any],
+                                                                                     ChatwootSettings | str]:
+    """A schema-valid ``/chatwoot/set`` body -> (the DTO echoed back, the settings) or (body, error message).
+    With ``enabled:true``: url must pass isURL, account id and token are required, an empty inbox name becomes
+    the instance name (ref §5.2). # UNVERIFIED: a disabled config is saved with its fields blanked."""
+
+    def k(snake: str, camel: str) -> str:
+        return snake if v1 else camel
+
+    data = dict(body)
+    if data["enabled"]:
+        if not is_url(data.get("url")):
+            return body, "url is not valid"
+        for snake, camel in (("account_id", "accountId"), ("token", "token")):
+            if not data.get(k(snake, camel)):
+                return body, f"{k(snake, camel)} is required"
+        if not data.get(k("name_inbox", "nameInbox")):
+            data[k("name_inbox", "nameInbox")] = instance_name
+    else:
+        for snake, camel, blank in _BLANKS:
+            data[k(snake, camel)] = blank
+
+    def get(snake: str, camel: str, default: Any) -> Any:
+        value = data.get(k(snake, camel))
+        return default if value is None else value
+
+    settings = ChatwootSettings(
+        enabled=bool(data["enabled"]), account_id=get("account_id", "accountId", ""),
+        token=get("token", "token", ""), url=get("url", "url", ""), name_inbox=get("name_inbox", "nameInbox", ""),
+        sign_msg=get("sign_msg", "signMsg", False), sign_delimiter=get("sign_delimiter", "signDelimiter", None),
+        reopen_conversation=get("reopen_conversation", "reopenConversation", False),
+        conversation_pending=get("conversation_pending", "conversationPending", False),
+        merge_brazil_contacts=get("merge_brazil_contacts", "mergeBrazilContacts", False),
+        import_contacts=get("import_contacts", "importContacts", False),
+        import_messages=get("import_messages", "importMessages", False),
+        days_limit_import_messages=get("days_limit_import_messages", "daysLimitImportMessages", 60),
+        auto_create=get("auto_create", "autoCreate", False), organization=data.get("organization"),
+        logo=data.get("logo"), ignore_jids=list(data.get("ignoreJids") or []), number=data.get("number"),
+    )
+    return data, settings
