@@ -11,6 +11,9 @@ from typing import Any
 
 MASK = "***"
 
+# Request headers that carry credentials to Evolution, Chatwoot or OpenIM: never stored or shown.
+CREDENTIAL_HEADERS = frozenset({"apikey", "api_access_token", "authorization", "token", "x-api-key", "cookie"})
+
 # Header and JSON key names whose values are credentials in Evolution, Chatwoot, OpenIM or generally.
 SECRET_NAMES = frozenset({
     "apikey", "api_key", "api-key", "x-api-key", "api_access_token", "access_token", "authorization", "token",

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evodiag.httpserver import Request, Response
-
-# Headers that carry credentials in the servers we emulate; the request log never stores their values.
-SECRET_HEADERS = frozenset({"apikey", "api_access_token", "authorization", "token", "x-api-key", "cookie"})
+from evodiag.redact import CREDENTIAL_HEADERS, MASK
 
 RouteHandler = Callable[..., Awaitable[Response]]
 
@@ -66,6 +64,11 @@ class LabApp:
     def route(self, method: str, template: str, handler: RouteHandler, *, mutates: bool = False) -> None:
         self._routes.append(_Route(method.upper(), _compile(template), template, handler, mutates))
 
+    def route_regex(self, method: str, pattern: str, handler: RouteHandler, *, name: str,
+                    mutates: bool = False) -> None:
+        """A route whose parameters may span slashes (S3 object keys); named groups become arguments."""
+        self._routes.append(_Route(method.upper(), re.compile(pattern), name, handler, mutates))
+
     async def not_found(self, request: Request) -> Response:
         """Answer for a path no route matches; emulators override it with the real server's body."""
         return Response.text("Not Found", 404)
@@ -78,7 +81,7 @@ class LabApp:
             server=self.name,
             method=request.method,
             path=request.target,
-            headers={k: ("***" if k in SECRET_HEADERS else v) for k, v in request.headers.items()},
+            headers={k: (MASK if k in CREDENTIAL_HEADERS else v) for k, v in request.headers.items()},
             body=request.body,
             mutates=bool(route and route.mutates),
             route=route.template if route else None,

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import formatdate
 from xml.sax.saxutils import escape
 
 from evodiag.httpserver import Request, Response
-from evodiag.lab.base import LabApp, RouteHandler, _Route
+from evodiag.lab.base import LabApp, RouteHandler
 
 _XML = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -69,10 +68,10 @@ class S3Lab(LabApp):
         self.route("GET", "/{bucket}/", self._flaky(self._list_objects))
         # Object keys may contain '/', which LabApp's {name} placeholders do not match: add these routes
         # with their own pattern.
-        obj = re.compile(r"^/(?P<bucket>[^/]+)/(?P<key>.+)$")
+        obj = r"^/(?P<bucket>[^/]+)/(?P<key>.+)$"
         for method, handler, mutates in (("HEAD", self._get_object, False), ("GET", self._get_object, False),
                                          ("PUT", self._put_object, True)):
-            self._routes.append(_Route(method, obj, "/{bucket}/{key+}", self._flaky(handler), mutates))
+            self.route_regex(method, obj, self._flaky(handler), name="/{bucket}/{key+}", mutates=mutates)
 
     def _flaky(self, handler: RouteHandler) -> RouteHandler:
         """Fail a ``failure_rate`` share of requests with 503 SlowDown *before* the handler runs, so a

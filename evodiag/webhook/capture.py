@@ -49,10 +49,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evodiag.httpserver import HTTPServer, Request, Response, ServerThread
+from evodiag.redact import CREDENTIAL_HEADERS
 
 # Header names whose values are credentials in the systems we receive from (Evolution's `apikey`,
 # Chatwoot's `api_access_token`, OpenIM's `token`, generic auth). Compared lower-cased.
-SECRET_HEADERS = frozenset({"apikey", "authorization", "api_access_token", "token", "x-api-key", "cookie"})
+SECRET_HEADERS = CREDENTIAL_HEADERS
 MASK = "***"
 
 # ref openim.md §2: "POST to fullURL := c.url + "/" + command"; commands are callback<Before|After>…Command.
