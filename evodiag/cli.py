@@ -7,8 +7,8 @@ from __future__ import annotations
 import typer
 
 from evodiag import __version__
+from evodiag.commands import bundle, catalog, check, demo, explain, init, lab, triage, webhook
 from evodiag.exitcodes import HELP as EXIT_HELP
-from evodiag.commands import catalog, check, demo, explain, init, lab
 
 app = typer.Typer(
     name="evodiag",
@@ -39,7 +39,10 @@ app.command("catalog")(catalog.catalog)
 app.command("explain")(explain.explain)
 app.command("init")(init.init)
 app.command("demo")(demo.demo)
+app.command("triage")(triage.triage)
+app.command("bundle")(bundle.bundle)
 app.add_typer(lab.lab_app, name="lab")
+app.add_typer(webhook.webhook_app, name="webhook")
 
 
 def main() -> None:

@@ -18,7 +18,8 @@ def _cases() -> list[object]:
     cases = []
     for spec in SCENARIOS.values():
         missing = [cid for cid in spec.expect if cid not in CATALOG_IDS]
-        marks = [pytest.mark.xfail(reason=f"checks not built yet: {', '.join(missing)}", strict=True)] if missing else []
+        reason = f"checks not built yet: {', '.join(missing)}"
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if missing else []
         cases.append(pytest.param(spec.name, spec.evolution_version, id=spec.name, marks=marks))
     return cases
 

@@ -53,13 +53,14 @@ def _parse_file(data: Any, file: str) -> tuple[list[Check], list[KnownIssue]]:
 
 def _validate_graph(checks: dict[str, Check]) -> None:
     for check in checks.values():
-        for req in check.requires:
-            if req not in checks:
-                raise CatalogError(f"requires unknown check {req!r}", file=check.file, line=check.line,
-                                   check_id=check.id)
-            if STAGES.index(checks[req].stage) > STAGES.index(check.stage):
-                raise CatalogError(f"requires {req!r}, which runs in a later stage ({checks[req].stage})",
-                                   file=check.file, line=check.line, check_id=check.id)
+        for key, deps in (("requires", check.requires), ("after", check.after)):
+            for dep in deps:
+                if dep not in checks:
+                    raise CatalogError(f"{key} unknown check {dep!r}", file=check.file, line=check.line,
+                                       check_id=check.id)
+                if STAGES.index(checks[dep].stage) > STAGES.index(check.stage):
+                    raise CatalogError(f"{key} {dep!r}, which runs in a later stage ({checks[dep].stage})",
+                                       file=check.file, line=check.line, check_id=check.id)
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
 
     def visit(check_id: str, path: list[str]) -> None:
@@ -70,8 +71,8 @@ def _validate_graph(checks: dict[str, Check]) -> None:
             check = checks[check_id]
             raise CatalogError(f"dependency cycle: {cycle}", file=check.file, line=check.line, check_id=check_id)
         state[check_id] = 1
-        for req in checks[check_id].requires:
-            visit(req, [*path, check_id])
+        for dep in (*checks[check_id].requires, *checks[check_id].after):
+            visit(dep, [*path, check_id])
         state[check_id] = 2
 
     for check_id in checks:

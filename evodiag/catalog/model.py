@@ -141,6 +141,9 @@ class Check:
     severity: str = "medium"
     tags: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    # Checks to wait for when they run in the same stage, without being blocked by their outcome: for a check
+    # that reads another's facts or results as context.
+    after: tuple[str, ...] = ()
     applies_when: AppliesWhen = field(default_factory=AppliesWhen)
     side_effects: SideEffect | None = None
     remediation: Remediation = field(default_factory=Remediation)

@@ -33,7 +33,8 @@ def serve(
         typer.echo(f"evodiag lab: scenario {scenario!r} — {SCENARIOS[scenario].description}")
         for name, url in lab.urls.items():
             typer.echo(f"  {name:<13} {url}")
-        typer.echo(f"  evolution     version {lab.evolution.version}, instance {lab.settings_values['evolution.instance']!r}")
+        instance = lab.settings_values["evolution.instance"]
+        typer.echo(f"  evolution     version {lab.evolution.version}, instance {instance!r}")
         typer.echo(f"  chatwoot      version {lab.chatwoot.version}, locale {lab.chatwoot.locale}, account 1")
         typer.echo("  (lab keys and tokens are throwaway values, printed so you can use them)")
         typer.echo(f"  evolution api key: {lab.settings_values['evolution.api_key']}")

@@ -101,9 +101,11 @@ class ProbeContext:
         return headers, credentials
 
     async def request(self, method: str, url: str, *, headers: Mapping[str, Any] | None = None,
-                      json: Any = None, has_json: bool | None = None, timeout: float | None = None) -> Exchange:
+                      json: Any = None, has_json: bool | None = None, timeout: float | None = None,
+                      fresh: bool = False) -> Exchange:
         """Send a request. ``url`` may be a template (``{chatwoot.url}/api``); header values may be
-        ``{"secret": "chatwoot.token"}`` to send a configured secret (origin-checked)."""
+        ``{"secret": "chatwoot.token"}`` to send a configured secret (origin-checked). Identical GETs in one run
+        share one response; ``fresh=True`` always sends (for polling)."""
         rendered_url = template.render_url(url, self.scope) if "{" in url else url
         plain, credentials = self._headers(headers or {})
         self.exchanges += 1
@@ -111,7 +113,7 @@ class ProbeContext:
         return await self.state.http.request(
             method, rendered_url, headers=plain, json=json,
             has_json=json is not None if has_json is None else has_json,
-            timeout=timeout or self.timeout, credentials=credentials, check_id=self.check.id,
+            timeout=timeout or self.timeout, credentials=credentials, check_id=self.check.id, fresh=fresh,
         )
 
     async def fetch(self) -> Exchange:

@@ -175,12 +175,14 @@ class HttpClient:
 
     async def request(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
                       json: Any = None, has_json: bool = False, timeout: float | None = None,
-                      credentials: Mapping[str, str] | None = None, check_id: str | None = None) -> Exchange:
-        """Send one request. ``credentials`` maps header name -> secret key, for the origin check."""
+                      credentials: Mapping[str, str] | None = None, check_id: str | None = None,
+                      fresh: bool = False) -> Exchange:
+        """Send one request. ``credentials`` maps header name -> secret key, for the origin check.
+        Identical GETs share one response for the whole run unless ``fresh``."""
         headers = dict(headers or {})
         credentials = dict(credentials or {})
         self._check_credentials(url, credentials)
-        if method == "GET" and not has_json:
+        if method == "GET" and not has_json and not fresh:
             key = (url, tuple(sorted(headers.items())), timeout)
             shared = self._inflight.get(key)
             if shared is not None:

@@ -134,9 +134,9 @@ class Pipeline:
 
     async def _run_one(self, check: Check, state: RunState, done: dict[str, asyncio.Future[Result]]) -> None:
         try:
-            for req in check.requires:
-                if req in done:
-                    await done[req]
+            for dep in (*check.requires, *check.after):
+                if dep in done:  # same stage and selected; earlier stages are already finished
+                    await done[dep]
             result = await self._evaluate(check, state)
         except Exception as exc:  # the engine itself must never lose a result
             state.tracebacks[check.id] = traceback.format_exc()

@@ -174,8 +174,9 @@ def start_lab(scenario: str = "healthy", *, evolution_version: str | None = None
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evodiag-lab-")))
         thread = ServerThread()
         stack.callback(thread.stop)
-        evo = EvolutionLab(version=evolution_version or spec.evolution_version, latency_ms=latency_ms)
-        cw = ChatwootLab(version=chatwoot_version or spec.chatwoot_version, locale=locale or spec.locale,
+        evo_version = evolution_version or spec.evolution_version
+        evo = EvolutionLab(version=evo_version, latency_ms=latency_ms)
+        cw = ChatwootLab(version=chatwoot_version or spec.chatwoot_for(evo_version), locale=locale or spec.locale,
                          latency_ms=latency_ms)
         openim = OpenIMLab(version=spec.openim_version, latency_ms=latency_ms)
         s3 = S3Lab(latency_ms=spec.s3_latency_ms or latency_ms)

@@ -1,0 +1,91 @@
+"""Config lint (stage ``config``, no network): the ``.env`` and compose files given with ``--env-file`` and
+``--compose-file``. Half of the broken Evolution/Chatwoot integrations are broken here, before any request is
+made; these probes point at the ``file:line`` to edit. The rules live in :mod:`evodiag.probes.configlint`,
+the wording in checks.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from evodiag.engine.context import ProbeContext
+from evodiag.engine.results import Outcome
+from evodiag.probes import configlint
+from evodiag.probes.configfiles import MALFORMED_CODES, ConfigSources, Scope, shown, sources_from_settings
+from evodiag.probes.findings import Finding, combine
+
+Rule = Callable[[Scope, ConfigSources], list[Finding]]
+
+
+def read_sources(ctx: ProbeContext) -> ConfigSources:
+    return sources_from_settings(ctx.value("files.env"), ctx.value("files.compose"))
+
+
+def _files_text(sources: ConfigSources) -> str:
+    return ", ".join(sources.paths) or "the given files"
+
+
+async def files(ctx: ProbeContext) -> Outcome:
+    """Every given file is readable; malformed lines are listed with their ``file:line``."""
+    sources = read_sources(ctx)
+    if sources.errors:
+        outcome = ctx.diagnose("unreadable", error=sources.errors[0], count=len(sources.errors))
+        outcome.evidence = list(sources.errors)
+        outcome.notes = sources.errors[1:]
+        return outcome
+    malformed = [p for p in sources.problems if p.code in MALFORMED_CODES]
+    unset = [p for p in sources.problems if p.code == "unset-variable"]
+    notes = [f"{shown(p)}: the value is whatever the shell running docker compose exports" for p in unset]
+    for env in sources.env_files:
+        notes += [f"{vs[-1].origin}: {name} is assigned {len(vs)} times; only this last one counts"
+                  for name, vs in env.duplicates().items()]
+    notes += [f"{path}: neither Evolution API's nor Chatwoot's settings; not linted" for path in sources.ignored]
+    summary = "; ".join(f"{s.product.value} settings in {s.label}" for s in sources.scopes)
+    summary = summary or "no Evolution API or Chatwoot settings found"
+    if malformed:
+        outcome = ctx.diagnose("malformed", count=len(malformed), first=shown(malformed[0]), files=_files_text(sources))
+        outcome.evidence = [shown(p) for p in malformed]
+    else:
+        outcome = ctx.diagnose("ok", files=_files_text(sources), summary=summary)
+    outcome.notes = notes
+    outcome.details = {"files": sources.paths, "scopes": [s.label for s in sources.scopes]}
+    return outcome
+
+
+async def _lint(ctx: ProbeContext, rule: Rule) -> Outcome:
+    sources = read_sources(ctx)
+    scopes = sources.evolution
+    if not scopes:
+        return ctx.diagnose("no_evolution", files=_files_text(sources))
+    findings = [finding for scope in scopes for finding in rule(scope, sources)]
+    problems = [f for f in findings if ctx.check.diagnosis(f.diagnosis).status in ("fail", "warn")]
+    passes = [f for f in findings if ctx.check.diagnosis(f.diagnosis).status == "pass"]
+    chosen = problems or passes or findings
+    outcome = combine(ctx, chosen, fallback=findings[0])
+    outcome.details = {"scopes": [s.label for s in scopes]}
+    return outcome
+
+
+async def chatwoot_enabled(ctx: ProbeContext) -> Outcome:
+    """Chatwoot configured but CHATWOOT_ENABLED missing or not exactly ``true`` (v2 default: false)."""
+    return await _lint(ctx, configlint.chatwoot_enabled)
+
+
+async def server_url(ctx: ProbeContext) -> Outcome:
+    """SERVER_URL unset, with a trailing slash, not http(s), or loopback."""
+    return await _lint(ctx, configlint.server_url)
+
+
+async def api_key(ctx: ProbeContext) -> Outcome:
+    """AUTHENTICATION_API_KEY unset, a public default, or short. Never prints the key."""
+    return await _lint(ctx, configlint.api_key)
+
+
+async def env_names(ctx: ProbeContext) -> Outcome:
+    """Names Evolution does not read (API_KEY_GLOBAL, typos, v1-only names on v2)."""
+    return await _lint(ctx, configlint.env_names)
+
+
+async def webhook_global(ctx: ProbeContext) -> Outcome:
+    """WEBHOOK_GLOBAL_ENABLED=true without a URL or events; byEvents with a trailing slash."""
+    return await _lint(ctx, configlint.webhook_global)

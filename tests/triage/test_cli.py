@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from evodiag.bundle import verify_bundle
+from evodiag.commands.bundle import bundle
+from evodiag.commands.triage import triage
+from tests.triage.catalog_fixture import CATALOG_YAML
+
+CORPUS = Path(__file__).parent / "corpus"
+app = typer.Typer()
+app.command("triage")(triage)
+app.command("bundle")(bundle)
+
+
+@pytest.fixture
+def catalog_file(tmp_path: Path) -> Path:
+    path = tmp_path / "triage.yaml"
+    path.write_text(CATALOG_YAML)
+    return path
+
+
+def test_triage_file_json(catalog_file):
+    r = CliRunner().invoke(app, ["triage", str(CORPUS / "03_filter_422.log"), "--catalog", str(catalog_file),
+                                 "--format", "json"])
+    assert r.exit_code == 1, r.output
+    doc = json.loads(r.output)
+    assert doc["diagnoses"][0]["id"] == "chatwoot.conversation_filter"
+
+
+def test_triage_stdin_nothing_matched(catalog_file):
+    r = CliRunner().invoke(app, ["triage", "-", "--catalog", str(catalog_file)], input="refund please\n")
+    assert r.exit_code == 0 and "No catalog signature matched" in r.output
+
+
+def test_triage_bad_input_is_one_line_exit_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", "from evodiag.commands.triage import triage; import typer;"
+                           "typer.run(triage)", str(tmp_path / "nope.txt")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "cannot read" in proc.stderr
+    r = CliRunner().invoke(app, ["triage", str(tmp_path), "--format", "json"])
+    assert r.exit_code == 2
+
+
+def test_bundle_against_lab(tmp_path):
+    from evodiag.lab import runtime as rt
+    from evodiag.lab.runtime import start_lab
+
+    out = tmp_path / "bundle.zip"
+    with start_lab() as lab:
+        r = CliRunner().invoke(app, ["bundle", *lab.cli_args(), "-o", str(out), "--timeout", "5"])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.output
+    assert out.is_file(), r.output
+    assert verify_bundle(out) == []
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        assert {"findings.json", "http.json", "dns.json", "config.json", "versions.json", "command.txt",
+                "redaction.json", "manifest.json"} <= names
+        manifest = json.loads(zf.read("manifest.json"))
+        assert manifest["redacted"] is True
+        http = json.loads(zf.read("http.json"))
+        assert http and {"method", "url", "status", "elapsed_ms"} <= set(http[0])
+        for name in names:
+            data = zf.read(name)
+            for seeded in (rt.CHATWOOT_TOKEN, rt.OPENIM_SECRET, rt.GLOBAL_KEY, rt.CONTACT_NUMBER):
+                assert seeded.encode() not in data, (name, seeded)
+        assert json.loads(zf.read("redaction.json"))["masked"]["secret"] > 0
+
+
+def test_bundle_no_redact_is_loud(tmp_path):
+    from evodiag.lab.runtime import start_lab
+
+    out = tmp_path / "raw.zip"
+    with start_lab(generate_traffic=False) as lab:
+        r = CliRunner().invoke(app, ["bundle", *lab.cli_args(), "-o", str(out), "--no-redact", "--only",
+                                     "evolution.reachable"])
+    assert "NOT REDACTED" in r.output
+    with zipfile.ZipFile(out) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["redacted"] is False and "NOT REDACTED" in manifest["warning"]
