@@ -80,9 +80,12 @@ class Response:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-async def _read_head(reader: asyncio.StreamReader) -> bytes | None:
+TLS_HANDSHAKE = 0x16  # first byte of a TLS record carrying a ClientHello
+
+
+async def _read_head(reader: asyncio.StreamReader, first: bytes = b"") -> bytes | None:
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
+        head = first + await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
         if exc.partial.strip():
             raise BadRequest("connection closed mid-request") from None
@@ -177,9 +180,19 @@ class HTTPServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
         try:
+            first = await reader.read(1)
+            if not first:
+                return
+            if first[0] == TLS_HANDSHAKE:
+                # https:// against a plain-HTTP port: answer like Node's HTTP parser (400, close) so the client
+                # fails its handshake at once instead of waiting for a head that never comes.
+                writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+                await writer.drain()
+                return
             while True:
                 try:
-                    head = await _read_head(reader)
+                    head = await _read_head(reader, first)
+                    first = b""
                     if head is None:
                         return
                     method, target, version, headers = _parse_head(head)

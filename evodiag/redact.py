@@ -22,11 +22,14 @@ SECRET_NAMES = frozenset({
     "authentication_api_key", "s3_secret_key", "s3_access_key",
 })
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}")
+# Token-shaped: 12+ token characters with a digit, or 20+ of them. Prose ("Bearer header", "apikey: <key>")
+# must survive, or remediation text becomes unreadable.
+_TOKEN = r"(?:(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}|[A-Za-z0-9._~+/=-]{20,})"
+_BEARER = re.compile(r"(?i)\b(bearer\s+)" + _TOKEN)
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@")
 _NAMED_VALUE = re.compile(
     r"(?i)(\"?(?:apikey|api_access_token|access_token|authorization|token|secret|password)\"?\s*[:=]\s*\"?)"
-    r"(?!\*\*\*)([^\s\",}&]{4,})"
+    r"(?!\*\*\*)(" + _TOKEN + r")"
 )
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words everywhere
 

@@ -196,3 +196,9 @@ def test_missing_setting_is_an_error_not_a_crash() -> None:
 def test_declarative_expect(serve: Callable[[LabApp], str], status: int, expected: Status) -> None:
     url = serve(ScriptedApp(name="t"))
     assert run(catalog(("d.x", "auth", f"/status/{status}", "")), url).results[0].status is expected
+
+
+def test_https_against_a_plain_http_port_is_a_tls_error(serve: Callable[[LabApp], str]) -> None:
+    url = serve(ScriptedApp(name="t")).replace("http://", "https://")
+    result = run(catalog(("t.x", "auth", "/ok", "")), url, timeout=5).results[0]
+    assert result.status is Status.ERROR and result.error_kind == "tls"  # not "timeout": the server answered

@@ -131,8 +131,10 @@ def parse_dotenv_text(
         if m and "=" in body[m.end() :]:
             body = body[m.end() :]
         if "=" not in body:
-            shown = body if len(body) <= 40 else body[:37] + "..."
-            problem(lineno, "no-equals", f"line has no '=' (expected KEY=value): {shown!r}")
+            # Show only the first word: the rest of a broken line is often a value, and values can be secrets.
+            first, _, rest_of_line = body.partition(" ")
+            shown = first[:40] + (f" (+{len(rest_of_line)} more characters)" if rest_of_line else "")
+            problem(lineno, "no-equals", f"line has no '=' (expected KEY=value): {shown}")
             continue
         key, _, rest = body.partition("=")
         key = key.strip()
@@ -159,7 +161,8 @@ def parse_dotenv_text(
             i += extra
             raw_value = buf[:close]
             if junk:
-                problem(lineno, "trailing-text", f"{key}: text after the closing quote is ignored: {after!r}")
+                problem(lineno, "trailing-text",
+                        f"{key}: {len(after)} characters after the closing quote are ignored")
             value = raw_value if quote == "'" else _unescape_double(raw_value)
         else:
             cm = _COMMENT_RE.search(rest)

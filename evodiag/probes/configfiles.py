@@ -11,7 +11,6 @@ reports unreadable files and malformed lines, and the others require it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,31 +187,10 @@ def sources_from_settings(env_paths: object, compose_paths: object) -> ConfigSou
     return load_sources(as_list(env_paths), as_list(compose_paths))
 
 
-_SECRET_WORD = re.compile(r"(^|_)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD|PASS|URI|URL|DSN)(_|$)")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_QUOTED_TAIL = re.compile(r"'([^']*)'$")
-_KEYLIKE = re.compile(r"[A-Za-z0-9+/=_-]{16,}")
-
-
 def shown(problem: EnvProblem) -> str:
-    """``file:line: message``, with the quoted line text masked when it may hold a credential.
-
-    The parser quotes the raw line ("no '='": ``'AUTHENTICATION_API_KEY 4296...'``); a finding must not echo it.
-    Kept: the variable name, and text of lines whose name is not secret-like (``'CHATWOOT_ENABLED true'``)."""
-    text = str(problem)
-    match = _QUOTED_TAIL.search(text)
-    if match is None:
-        return text
-    quoted = match.group(1)
-    prefix = problem.message.split(":", 1)[0] if ":" in problem.message else ""
-    first = quoted.replace("=", " ").split(None, 1)[0] if quoted.strip() else ""
-    name = prefix if _NAME.fullmatch(prefix) else first if _NAME.fullmatch(first) else ""
-    if name and _SECRET_WORD.search(name.upper()):
-        kept = name if name == first else ""
-        return text[: match.start()] + (f"'{kept} ***'" if kept else "'***'")
-    if _KEYLIKE.fullmatch(quoted.strip()) and any(c.isdigit() for c in quoted):
-        return text[: match.start()] + "'***'"
-    return text
+    """``file:line: message``. The parser never quotes the value part of a broken line (values can be secrets),
+    so its messages are safe to show as they are."""
+    return str(problem)
 
 
 def problems_about(sources: ConfigSources, name: str) -> list[str]:

@@ -1,0 +1,40 @@
+"""Redaction: secrets by value, by name and by shape; prose survives."""
+
+from __future__ import annotations
+
+from evodiag.redact import MASK, Redactor
+
+
+def test_configured_secret_masked_everywhere() -> None:
+    red = Redactor(["EVOKEY-123456789"])
+    assert red.text("curl -H 'apikey: EVOKEY-123456789' x/EVOKEY-123456789") == f"curl -H 'apikey: {MASK}' x/{MASK}"
+
+
+def test_secret_named_keys_and_headers() -> None:
+    red = Redactor()
+    doc = red.obj({"token": "abc", "hash": {"apikey": "k1"}, "nested": [{"Authorization": "Bearer zzz"}], "n": 5})
+    assert doc == {"token": MASK, "hash": MASK, "nested": [{"Authorization": MASK}], "n": 5}
+    assert red.headers({"apikey": "x", "Content-Type": "application/json"}) == {"apikey": MASK,
+                                                                               "Content-Type": "application/json"}
+
+
+def test_shapes_jwt_bearer_and_url_password() -> None:
+    red = Redactor()
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijk"
+    assert MASK in red.text(f"token {jwt}") and jwt not in red.text(f"token {jwt}")
+    assert red.text("Authorization: Bearer 9f8e7d6c5b4a3f2e1d0c") == f"Authorization: Bearer {MASK}"
+    assert red.text("postgres://user:hunter2@db:5432/x") == f"postgres://user:{MASK}@db:5432/x"
+    assert red.text('"apikey":"B6D711FCDE4D4FD5936544120E713976"') == f'"apikey":"{MASK}"'
+
+
+def test_prose_is_not_mangled() -> None:
+    red = Redactor()
+    for text in ("send the key in the apikey header, not a Bearer header",
+                 'curl -H "apikey: <the key>" http://evo/instance/fetchInstances',
+                 "token: missing", "Authorization: Bearer <token>"):
+        assert red.text(text) == text
+
+
+def test_short_values_are_not_treated_as_secrets() -> None:
+    # a 1-3 character "secret" would mask ordinary words everywhere
+    assert Redactor(["ab"]).text("about") == "about"
