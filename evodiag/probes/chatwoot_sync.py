@@ -23,7 +23,7 @@ from evodiag.engine.results import Outcome, Status
 from evodiag.probes.chatwoot import ACCOUNT, TOKEN, json_or_none, payload_list
 from evodiag.versions import parse_version
 
-POLL_INTERVAL_S = 0.4
+POLL_INTERVAL_S = 0.15  # a poll is itself up to three requests; this only spaces them out
 # Earlier checks whose failure most likely explains a broken sync, nearest first.
 CAUSES = ("evolution.chatwoot.enabled", "evolution.chatwoot.config", "chatwoot.filter", "chatwoot.inbox",
           "chatwoot.inbox.webhook", "chatwoot.bot", "chatwoot.auth")

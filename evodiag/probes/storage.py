@@ -3,12 +3,15 @@
 Why latency and not access: Evolution uploads every media message to S3/MinIO and hands out its URL, and
 Chatwoot fetches it right away; during the Chatwoot initialisation the QR code image travels that way too. A
 slow or flaky store shows up as missing images and QR codes, not as an error (evo#833, cw#11766). So the probe
-sends a few unauthenticated ``HEAD /`` requests, one after the other, and takes the median: any HTTP answer
-counts (a 403 is the normal answer without credentials), a 5xx or a network failure does not.
+sends a few unauthenticated ``HEAD /`` requests at once and takes the median of their own round-trip times: any
+HTTP answer counts (a 403 is the normal answer without credentials), a 5xx or a network failure does not.
+Concurrent samples keep the check off the run's critical path and cost one timeout, not several, when the store
+hangs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from urllib.parse import urlsplit
 
@@ -25,7 +28,6 @@ SAMPLES = 5
 # seconds per attachment and lets Chatwoot read the object before it is readable (the race of cw#11766).
 SLOW_MEDIAN_MS = 500.0
 REQUEST_TIMEOUT_S = 3.0
-MAX_CONSECUTIVE_FAILURES = 2
 
 
 def _endpoint(ctx: ProbeContext) -> tuple[str | None, str, str | None]:
@@ -57,21 +59,18 @@ async def s3(ctx: ProbeContext) -> Outcome:
     shown = mask_url(target)
     samples: list[float] = []
     errors: list[str] = []
-    streak = 0
-    for _ in range(SAMPLES):
-        try:
-            exchange = await ctx.request("HEAD", target, timeout=min(REQUEST_TIMEOUT_S, ctx.timeout))
-        except TargetError as exc:
-            errors.append(str(exc))
-            streak += 1
-            if streak >= MAX_CONSECUTIVE_FAILURES:
-                break
-            continue
-        streak = 0
-        if exchange.status is not None and exchange.status >= 500:
-            errors.append(f"HTTP {exchange.status} after {exchange.elapsed_ms:.0f} ms")
-            continue
-        samples.append(exchange.elapsed_ms)
+    timeout = min(REQUEST_TIMEOUT_S, ctx.timeout)
+    replies = await asyncio.gather(*(ctx.request("HEAD", target, timeout=timeout) for _ in range(SAMPLES)),
+                                   return_exceptions=True)
+    for reply in replies:
+        if isinstance(reply, TargetError):
+            errors.append(str(reply))
+        elif isinstance(reply, BaseException):
+            raise reply
+        elif reply.status is not None and reply.status >= 500:
+            errors.append(f"HTTP {reply.status} after {reply.elapsed_ms:.0f} ms")
+        else:
+            samples.append(reply.elapsed_ms)
     attempts = len(samples) + len(errors)
     median = statistics.median(samples) if samples else None
     values = {"url": shown, "source": source, "count": attempts, "answered": len(samples),
