@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import dns.resolver
 import pytest
 
 from evodiag.httpserver import HTTPServer, ServerThread
 from evodiag.lab.base import LabApp
+
+
+@pytest.fixture(autouse=True)
+def _no_system_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may resolve names through the machine's resolver (it is not on loopback): DNS tests pass the
+    lab DNS server explicitly."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("tests must not use the system resolver; pass the lab DNS server")
+
+    monkeypatch.setattr(dns.resolver.Resolver, "read_resolv_conf", refuse)
 
 
 @pytest.fixture

