@@ -132,3 +132,30 @@ def test_every_format_parses_and_masks_secrets(serve: Callable[[LabApp], str], f
         assert all(c.get("classname") == "auth" for c in root.iter("testcase"))
     elif fmt == "markdown":
         assert text.startswith("# evodiag report")
+
+
+def test_exit_2_when_the_output_cannot_be_written(serve: Callable[[LabApp], str], tmp_path: Path) -> None:
+    url = serve(FakeEvolution(name="evo"))
+    proc = evodiag("check", "--evolution-url", url, "--only", "evolution.reachable", "--output", str(tmp_path))
+    assert proc.returncode == 2 and "cannot write --output" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_exit_4_on_an_internal_error_with_the_secret_masked(serve: Callable[[LabApp], str], tmp_path: Path) -> None:
+    """A crash outside any check (here: injected into report rendering in the real subprocess) is exit 4, one
+    line, the configured secret masked; --debug adds the traceback, masked too."""
+    url = serve(FakeEvolution(name="evo"))
+    (tmp_path / "sitecustomize.py").write_text(
+        "import evodiag.report.common as c\n"
+        "def boom(*a, **k):\n"
+        f"    raise RuntimeError('renderer broke near {SECRET_KEY}')\n"
+        "c.headline = boom\n"
+    )
+    env = {"PYTHONPATH": str(tmp_path)}
+    proc = evodiag("check", "--evolution-url", url, "--evolution-api-key", SECRET_KEY, "--only",
+                   "evolution.reachable", env=env)
+    assert proc.returncode == 4, proc.stderr
+    assert "internal error: RuntimeError: renderer broke near ***" in proc.stderr
+    assert "Traceback" not in proc.stderr and SECRET_KEY not in proc.stderr
+    debug = evodiag("check", "--evolution-url", url, "--evolution-api-key", SECRET_KEY, "--only",
+                    "evolution.reachable", "--debug", env=env)
+    assert debug.returncode == 4 and "Traceback" in debug.stderr and SECRET_KEY not in debug.stderr

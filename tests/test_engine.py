@@ -202,3 +202,19 @@ def test_https_against_a_plain_http_port_is_a_tls_error(serve: Callable[[LabApp]
     url = serve(ScriptedApp(name="t")).replace("http://", "https://")
     result = run(catalog(("t.x", "auth", "/ok", "")), url, timeout=5).results[0]
     assert result.status is Status.ERROR and result.error_kind == "tls"  # not "timeout": the server answered
+
+
+def test_dns_failure_through_the_chosen_resolver(serve: Callable[[LabApp], str]) -> None:
+    """--dns-server: NXDOMAIN is a `dns` error; a name the server knows is resolved and connected to."""
+    from urllib.parse import urlsplit
+
+    from evodiag.lab.dns import DnsServer
+
+    port = urlsplit(serve(ScriptedApp(name="t"))).port
+    with DnsServer({"evo.lab.test": ["127.0.0.1"]}) as dns_server:
+        missing = run(catalog(("n.x", "auth", "/ok", "")), f"http://nowhere.lab.test:{port}",
+                      **{"dns.server": dns_server.address}).results[0]
+        found = run(catalog(("n.x", "auth", "/ok", "")), f"http://evo.lab.test:{port}",
+                    **{"dns.server": dns_server.address}).results[0]
+    assert missing.status is Status.ERROR and missing.error_kind == "dns" and "NXDOMAIN" in missing.message
+    assert found.status is Status.PASS

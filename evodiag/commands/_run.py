@@ -105,7 +105,11 @@ def emit(report: RunReport, opts: dict[str, Any]) -> None:
     redactor = common.redactor_for(report)
     output = opts.get("output")
     if output:
-        Path(output).write_text(render(report, fmt, redactor, verbose=bool(opts.get("verbose"))), encoding="utf-8")
+        text = render(report, fmt, redactor, verbose=bool(opts.get("verbose")))
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from None
         print(common.headline(report), file=sys.stderr)
         return
     if fmt == "text":
