@@ -31,7 +31,25 @@ _NAMED_VALUE = re.compile(
     r"(?i)(\"?(?:apikey|api_access_token|access_token|authorization|token|secret|password)\"?\s*[:=]\s*\"?)"
     r"(?!\*\*\*)(" + _TOKEN + r")"
 )
+# An environment-style assignment whose (upper-case) name says credential: AUTHENTICATION_API_KEY=...,
+# S3_SECRET_KEY=..., CHATWOOT_TOKEN=... . The value is a secret whatever its shape; ${VAR} references are kept.
+_ENV_ASSIGNMENT = re.compile(
+    r"\b([A-Z][A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS)[A-Z0-9_]*[ \t]*=[ \t]*[\"']?)"
+    r"(?!\*\*\*|\$\{)([^\s\"']+)"
+)
+# Broader, for text a user pasted (tickets, logs): any `name=value` / `"name": "value"` whose name says
+# credential, `hash` included (Evolution's create reply carries the instance token there). Not applied to
+# evodiag's own prose, where "key: <the key>" must survive.
+_ASSIGNED_SECRET = re.compile(
+    r"(?i)(\b[\w.-]*(?:key|token|secret|passw(?:or)?d|pass|hash)[\w.-]*[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)"
+    r"([^\s\"',;{}\[\]]{4,})"
+)
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words everywhere
+
+
+def mask_assigned_secrets(text: str) -> str:
+    """Mask values assigned to credential-named keys in pasted text."""
+    return _ASSIGNED_SECRET.sub(lambda m: m.group(1) + MASK, text)
 
 
 def is_secret_name(name: str) -> bool:
@@ -55,6 +73,7 @@ class Redactor:
         text = _JWT.sub(MASK, text)
         text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
         text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
+        text = _ENV_ASSIGNMENT.sub(lambda m: m.group(1) + MASK, text)
         return _NAMED_VALUE.sub(lambda m: m.group(1) + MASK, text)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:

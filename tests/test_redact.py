@@ -38,3 +38,20 @@ def test_prose_is_not_mangled() -> None:
 def test_short_values_are_not_treated_as_secrets() -> None:
     # a 1-3 character "secret" would mask ordinary words everywhere
     assert Redactor(["ab"]).text("about") == "about"
+
+
+def test_env_style_assignments_are_masked_whatever_the_value() -> None:
+    red = Redactor()
+    assert red.text("AUTHENTICATION_API_KEY=lab-global-key") == f"AUTHENTICATION_API_KEY={MASK}"
+    assert red.text('S3_SECRET_KEY="x1"') == f'S3_SECRET_KEY="{MASK}"'
+    assert red.text("API_KEY_GLOBAL = abc") == f"API_KEY_GLOBAL = {MASK}"
+    # references and non-credential names stay readable
+    assert red.text("AUTHENTICATION_API_KEY=${EVO_KEY}") == "AUTHENTICATION_API_KEY=${EVO_KEY}"
+    assert red.text("SERVER_URL=https://evo.example.com") == "SERVER_URL=https://evo.example.com"
+
+
+def test_pasted_text_masks_credential_named_values() -> None:
+    from evodiag.redact import mask_assigned_secrets
+
+    assert mask_assigned_secrets('{"hash":"7C2F-99AA","name":"sales"}') == '{"hash":"***","name":"sales"}'
+    assert mask_assigned_secrets("apikey: abcd1234") == "apikey: ***"

@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from evodiag.catalog.model import Catalog, Check, KnownIssue
+from evodiag.catalog.model import Catalog, Check, KnownIssue, Signature
+from evodiag.catalog.model import Diagnosis as CatalogDiagnosis
 from evodiag.config import OPTIONS
-from evodiag.triage.scan import Evidence, ScanResult, canonical_product
+from evodiag.triage.scan import Evidence, ScanResult, canonical_product, literal_options
 from evodiag.versions import in_range
 
 KNOWN_ISSUE_BOOST = 1.0  # score added to a matched check when a mentioned version is in a known-issue range
-VERSION_ONLY_SCORE = 0.35  # a known issue whose version matches but no signature of its checks fired
+_FAR_FUTURE = "9999.0.0"  # in an issue's range only when the range has no upper bound
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 _STOP = frozenset({"that", "this", "with", "from", "have", "when", "what", "will", "your", "does", "than", "then",
                    "para", "como", "mais", "esta", "está", "isso", "pero", "cuando", "there", "their", "they",
@@ -40,15 +41,21 @@ class Diagnosis:
 
 @dataclass
 class Triage:
+    """Ranked diagnoses (a signature of the check matched), plus what is only a lead: ``version_issues``, known
+    issues of versions the text mentions whose checks no signature matched, and ``suggestions``, the closest checks
+    by shared words when nothing matched at all."""
+
     diagnoses: list[Diagnosis]
     suggestions: list[dict[str, Any]]
     versions: dict[str, list[str]]
     lines: int
     bytes: int
+    version_issues: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"diagnoses": [d.to_dict() for d in self.diagnoses], "suggestions": self.suggestions,
-                "versions": self.versions, "input": {"lines": self.lines, "bytes": self.bytes}}
+        return {"diagnoses": [d.to_dict() for d in self.diagnoses], "version_issues": self.version_issues,
+                "suggestions": self.suggestions, "versions": self.versions,
+                "input": {"lines": self.lines, "bytes": self.bytes}}
 
 
 def confidence(score: float) -> float:
@@ -108,14 +115,75 @@ def confirm_command(catalog: Catalog, check: Check) -> str:
     return " ".join(parts)
 
 
-def _remediation(check: Check, issues: list[KnownIssue]) -> dict[str, Any]:
+_GENERIC = frozenset({"chatwoot", "evolution", "openim", "which", "must", "where", "here", "other", "every"})
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*)\}")
+
+
+def _when_text(d: CatalogDiagnosis) -> str:
+    if d.when is None:
+        return ""
+    values = [m.equals for _, m in d.when.json if m.has_equals] + [m.contains for _, m in d.when.json if m.contains]
+    return " ".join(str(v) for v in values if v is not None)
+
+
+def _exact_literals(sig: Signature) -> set[str]:
+    """Distinctive text every match of the signature contains: 10+ characters, or not just words."""
+    return {o[0] for o in literal_options(sig.pattern) if len(o) == 1 and len(o[0]) >= 6
+            and (len(o[0]) >= 10 or not o[0].replace(" ", "").isalpha())}
+
+
+def _issues_for(catalog: Catalog, check: Check, sig: Signature) -> list[KnownIssue]:
+    """Known issues of this check whose symptom quotes the signature's text (whatever the versions)."""
+    exact = _exact_literals(sig)
+    return [i for i in catalog.known_issues if check.id in i.observed_by
+            and any(x in i.symptom.lower() for x in exact)]
+
+
+def _diagnosis_for(check: Check, sig: Signature, threshold: int = 3) -> CatalogDiagnosis | None:
+    """The check's failing diagnosis that a signature most likely stands for: the one whose message, remediation
+    or condition quotes the signature's literal text, else the one sharing most words with the signature's note."""
+    exact = _exact_literals(sig)
+    note_words = _words(sig.note) - _GENERIC
+    best: tuple[int, CatalogDiagnosis] | None = None
+    for d in check.diagnoses:
+        if d.status not in ("fail", "warn", "error") or d.remediation is None or not d.remediation.text:
+            continue
+        blob = f"{d.message} {d.remediation.text} {_when_text(d)}".lower()
+        score = 4 * sum(1 for x in exact if x in blob) + len(note_words & _words(blob))
+        if d.when is not None and d.when.values:  # depends on settings or versions the ticket may not show
+            score -= 2
+        if score >= threshold and (best is None or score > best[0]):
+            best = (score, d)
+    return best[1] if best else None
+
+
+def _remediation(catalog: Catalog, check: Check, issues: list[KnownIssue], fired: list[Signature]) -> dict[str, Any]:
     rem = check.remediation.to_dict()
+    texts, commands, links = [rem["text"]] if rem["text"] else [], list(rem["commands"]), list(rem["links"])
+    picked = [d for d in (_diagnosis_for(check, sig) for sig in fired) if d is not None]
+    symptom_issues = [i for sig in fired for i in _issues_for(catalog, check, sig) if i not in issues]
+    if not picked and not texts and not symptom_issues:  # the closest failing diagnosis rather than no fix at all
+        picked = [d for d in (_diagnosis_for(check, sig, threshold=1) for sig in fired) if d is not None][:1]
+    for d in picked:
+        if d.remediation is None:
+            continue
+        texts.append(d.remediation.text)
+        commands += d.remediation.commands
+        links += d.remediation.links
+        links += [r.link for r in d.refs]
+    for issue in dict.fromkeys(symptom_issues):
+        texts.append(f"Known issue {issue.id} ({issue.product} {issue.versions}) has this symptom: {issue.workaround}")
+        links += [r.link for r in issue.refs]
     for issue in issues:
-        extra = f"Known issue {issue.id} ({issue.product} {issue.versions}): {issue.workaround}"
-        rem["text"] = f"{rem['text']}\n{extra}".strip()
-        rem["links"] = list(dict.fromkeys([*rem["links"], *(r.link for r in issue.refs)]))
-    rem["links"] = list(dict.fromkeys([*rem["links"], *(r.link for r in check.refs)]))
-    return rem
+        texts.append(f"Known issue {issue.id} ({issue.product} {issue.versions}): {issue.workaround}")
+        links += [r.link for r in issue.refs]
+    links += [r.link for r in check.refs]
+    if not texts:
+        texts.append(f"Run the check below: it tells which of the causes of {check.id} applies, and its fix.")
+    text = "\n".join(dict.fromkeys(t.strip() for t in texts if t.strip()))
+    return {"text": _PLACEHOLDER.sub(r"<\1>", text), "commands": [_PLACEHOLDER.sub(r"<\1>", c) for c in
+                                                                     dict.fromkeys(commands)],
+            "links": list(dict.fromkeys(links))}
 
 
 def rank(catalog: Catalog, scan: ScanResult, *, top: int | None = None) -> Triage:
@@ -130,21 +198,28 @@ def rank(catalog: Catalog, scan: ScanResult, *, top: int | None = None) -> Triag
                 notes.append(sig.note)
         diagnoses[check_id] = Diagnosis(check_id, check.title, 0.0, list(hits.evidence), {}, score, notes)
     applied: dict[str, list[KnownIssue]] = {}
+    version_issues: list[dict[str, Any]] = []
     for issue in catalog.known_issues:
         mentions = _issue_matches(issue, scan.versions)
         if mentions is None:
             continue
-        for check_id in issue.observed_by:
-            check = catalog.checks.get(check_id)
-            if check is None:
+        observers = [cid for cid in issue.observed_by if cid in catalog.checks]
+        fired = [cid for cid in observers if cid in diagnoses]
+        if not fired:
+            # Never a diagnosis on a version alone: a lead, with the checks that would confirm it. An issue of every
+            # version from some release on (no fix, no upper bound) says nothing about the version: left out.
+            if not issue.fixed_in and in_range(_FAR_FUTURE, issue.versions):
                 continue
+            lead = _issue_dict(issue)
+            lead["mentions"] = [e.to_dict() for e in sorted(mentions, key=lambda e: e.line)]
+            lead["checks"] = observers
+            lead["next"] = [confirm_command(catalog, catalog.checks[cid]) for cid in observers]
+            version_issues.append(lead)
+            continue
+        for check_id in fired:
             applied.setdefault(check_id, []).append(issue)
-            diag = diagnoses.get(check_id)
-            if diag is None:
-                diag = diagnoses[check_id] = Diagnosis(check_id, check.title, 0.0, [], {}, VERSION_ONLY_SCORE)
-                diag.notes.append("no signature matched; suggested by the versions mentioned")
-            else:
-                diag.score += KNOWN_ISSUE_BOOST
+            diag = diagnoses[check_id]
+            diag.score += KNOWN_ISSUE_BOOST
             diag.known_issues.append(_issue_dict(issue))
             for ev in mentions:
                 if all(e.line != ev.line for e in diag.evidence):
@@ -152,7 +227,8 @@ def rank(catalog: Catalog, scan: ScanResult, *, top: int | None = None) -> Triag
     for check_id, diag in diagnoses.items():
         check = catalog.checks[check_id]
         diag.confidence = confidence(diag.score)
-        diag.remediation = _remediation(check, applied.get(check_id, []))
+        fired = [check.signatures[i] for i in sorted(scan.hits[check_id].counts)] if check_id in scan.hits else []
+        diag.remediation = _remediation(catalog, check, applied.get(check_id, []), fired)
         diag.next = confirm_command(catalog, check)
         diag.evidence.sort(key=lambda e: e.line)
     ordered = sorted(diagnoses.values(), key=lambda d: (-d.score, d.id))
@@ -160,7 +236,7 @@ def rank(catalog: Catalog, scan: ScanResult, *, top: int | None = None) -> Triag
         ordered = ordered[:top]
     suggestions = [] if ordered else suggest(catalog, scan.sample)
     versions = {p: sorted(v) for p, v in sorted(scan.versions.items())}
-    return Triage(ordered, suggestions, versions, scan.lines, scan.bytes)
+    return Triage(ordered, suggestions, versions, scan.lines, scan.bytes, version_issues)
 
 
 def _words(text: str) -> set[str]:

@@ -15,6 +15,21 @@ def render_json(result: Triage, extra: dict[str, Any] | None = None) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def _version_issues(result: Triage) -> list[str]:
+    if not result.version_issues:
+        return []
+    out = ["", "Versions you mentioned have known issues (a lead, not a diagnosis: no signature of their checks "
+               "matched):"]
+    for issue in result.version_issues:
+        fixed = f", fixed in {issue['fixed_in']}" if issue.get("fixed_in") else ""
+        lines = ", ".join(str(m["line"]) for m in issue.get("mentions", []))
+        out.append(f"  {issue['id']}: {issue['product']} {issue['versions']}{fixed} (mentioned on line {lines})")
+        out.append(f"    {issue['symptom']}")
+        out.append(f"    workaround: {issue['workaround']}")
+        out += [f"    $ {cmd}" for cmd in issue.get("next", [])]
+    return out
+
+
 def render_text(result: Triage, redaction: dict[str, int] | None = None) -> str:
     out: list[str] = []
     if result.versions:
@@ -22,6 +37,7 @@ def render_text(result: Triage, redaction: dict[str, int] | None = None) -> str:
         out.append(f"Versions mentioned: {seen}")
     if not result.diagnoses:
         out.append("No catalog signature matched this input; nothing to diagnose from the text alone.")
+        out += _version_issues(result)
         if result.suggestions:
             out.append("")
             out.append("Closest checks (shared words only, not a diagnosis):")
@@ -48,6 +64,7 @@ def render_text(result: Triage, redaction: dict[str, int] | None = None) -> str:
             out += [f"     {line}" for line in str(rem["text"]).splitlines()]
         out += [f"     $ {cmd}" for cmd in rem.get("commands", [])]
         out += [f"     see {link}" for link in rem.get("links", [])]
+    out += _version_issues(result)
     out.append("")
     out.append("What to run next (confirms it live):")
     for d in result.diagnoses:

@@ -59,3 +59,24 @@ known_issues:
 """
 
 CATALOG_YAML = "version: 1\nchecks:\n" + "\n".join(CHECKS) + "\n" + KNOWN
+
+# The first 17 corpus tickets as labelled for this test catalog (index.json labels them with shipped check ids).
+FIXTURE_LABELS = {
+    "01_nginx_token_en.txt": ["chatwoot.token_header"],
+    "02_nginx_token_pt.txt": ["chatwoot.token_header"],
+    "03_filter_422.log": ["chatwoot.conversation_filter"],
+    "04_filter_422_es.txt": ["chatwoot.conversation_filter"],
+    "05_chatwoot_disabled.json": ["evolution.chatwoot_enabled"],
+    "06_instance_id_pt.txt": ["evolution.instance_name"],
+    "07_openim_online_zh.txt": ["openim.online_callbacks"],
+    "08_restart_put.log": ["evolution.route_method"],
+    "09_agent_not_admin.txt": ["chatwoot.token_role"],
+    "10_bot_token.txt": ["chatwoot.token_role"],
+    "11_attachments_frontend_url.log": ["chatwoot.frontend_url"],
+    "12_unrelated_billing.txt": [],
+    "13_unrelated_noise.log": [],
+    "14_qr_count_zero_pt.txt": ["evolution.qr"],
+    "15_mixed_token_and_filter.log": ["chatwoot.token_header", "chatwoot.conversation_filter"],
+    "16_unrelated_zh.txt": [],
+    "17_webhook_byevents.txt": ["webhook.by_events"],
+}

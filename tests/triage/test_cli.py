@@ -33,7 +33,11 @@ def test_triage_file_json(catalog_file):
                                  "--format", "json"])
     assert r.exit_code == 1, r.output
     doc = json.loads(r.output)
-    assert doc["diagnoses"][0]["id"] == "chatwoot.conversation_filter"
+    ids = [d["id"] for d in doc["diagnoses"]]
+    # --catalog adds to the shipped catalog: its check and the extra file's both match
+    assert ids[0] == "chatwoot.filter" and "chatwoot.conversation_filter" in ids
+    assert doc["diagnoses"][0]["known_issues"][0]["id"] == "evo-chatwoot-contact-id-filter"
+    assert "1.7.5" in doc["diagnoses"][0]["remediation"]["text"]
 
 
 def test_triage_stdin_nothing_matched(catalog_file):

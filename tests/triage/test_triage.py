@@ -14,11 +14,12 @@ from evodiag.pii import PiiRedactor, Pseudonymizer
 from evodiag.triage import triage_stream
 from evodiag.triage.render import render_json, render_text
 from evodiag.triage.scan import Scanner, literal_options
-from tests.triage.catalog_fixture import CATALOG_YAML
+from tests.triage.catalog_fixture import CATALOG_YAML, FIXTURE_LABELS
 
 CORPUS = Path(__file__).parent / "corpus"
 SEEDED_SECRETS = ["429683C4C977415CAAFCCE10F7D57E11"]
-SEEDED_PHONES = ["91234-5678", "5511987654321", "13800138000", "5511912345678"]
+SEEDED_PHONES = ["91234-5678", "5511987654321", "13800138000", "5511912345678", "5521998765432"]
+SEEDED_SECRETS += ["f3a9c2e17b5d4e8a9c0d1e2f3a4b5c6d", "E3C1A0F2-6B8D-4C51-9E7A-0D2F4B6A8C10"]
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +32,9 @@ def _run(catalog, data: bytes, **kw):
 
 
 def _score(catalog, min_conf: float = 0.3):
-    index = json.loads((CORPUS / "index.json").read_text())
     tp = fp = fn = 0
     rows = []
-    for name, expected in sorted(index.items()):
+    for name, expected in sorted(FIXTURE_LABELS.items()):
         result = _run(catalog, (CORPUS / name).read_bytes())
         got = {d.id for d in result.diagnoses if d.confidence >= min_conf}
         tp += len(got & set(expected))
@@ -47,17 +47,11 @@ def _score(catalog, min_conf: float = 0.3):
 
 
 def test_corpus_precision_recall(catalog):
-    assert len(json.loads((CORPUS / "index.json").read_text())) >= 15
+    """The test catalog on the 17 tickets labelled for it (the shipped catalog: test_real_catalog.py)."""
     precision, recall, rows = _score(catalog)
     print("\n".join(rows))
     print(f"triage corpus (test catalog): precision {precision:.2f} recall {recall:.2f}")
     assert precision >= 0.9 and recall >= 0.8
-
-
-def test_corpus_against_real_catalog():
-    """The shipped catalog has few signatures yet: report, do not assert a threshold."""
-    precision, recall, _ = _score(load_catalog())
-    print(f"\ntriage corpus (real catalog): precision {precision:.2f} recall {recall:.2f}")
 
 
 def test_known_issue_raises_confidence_and_names_the_fix(catalog):
@@ -69,10 +63,21 @@ def test_known_issue_raises_confidence_and_names_the_fix(catalog):
     assert result.versions == {"chatwoot": ["3.8.0"], "evolution": ["1.7.4"]}
 
 
-def test_version_alone_adds_a_low_confidence_diagnosis(catalog):
+def test_version_alone_is_a_lead_not_a_diagnosis(catalog):
     result = _run(catalog, b"we run openim 3.8.1 and users' presence looks odd\n")
-    assert [d.id for d in result.diagnoses] == ["openim.online_callbacks"]
-    assert result.diagnoses[0].confidence < 0.5
+    assert result.diagnoses == []
+    assert [i["id"] for i in result.version_issues] == ["openim-381-online"]
+    assert result.version_issues[0]["checks"] == ["openim.online_callbacks"]
+    text = render_text(result)
+    assert "No catalog signature matched" in text and "a lead, not a diagnosis" in text and "openim-381-online" in text
+    assert json.loads(render_json(result))["version_issues"][0]["fixed_in"] == "3.8.2"
+
+
+def test_version_in_range_boosts_a_fired_signature(catalog):
+    fired = _run(catalog, b"openim 3.8.1: afterUserOnline never arrives\n").diagnoses[0]
+    plain = _run(catalog, b"afterUserOnline never arrives\n").diagnoses[0]
+    assert fired.id == plain.id == "openim.online_callbacks"
+    assert fired.confidence > plain.confidence and fired.known_issues[0]["id"] == "openim-381-online"
 
 
 def test_fixed_version_does_not_match(catalog):
@@ -154,11 +159,15 @@ def test_large_stream_memory_bounded(catalog, tmp_path):
 
 
 def test_redaction_in_triage_output(catalog):
-    for name in os.listdir(CORPUS):
-        result = _run(catalog, (CORPUS / name).read_bytes(), max_evidence=10)
-        out = render_text(result) + render_json(result)
-        for seeded in SEEDED_SECRETS + SEEDED_PHONES:
-            assert seeded not in out, (name, seeded)
+    real = load_catalog()
+    for path in sorted(CORPUS.rglob("*")):
+        if not path.is_file():
+            continue
+        for cat in (catalog, real):
+            result = _run(cat, path.read_bytes(), max_evidence=10)
+            out = render_text(result) + render_json(result)
+            for seeded in SEEDED_SECRETS + SEEDED_PHONES:
+                assert seeded not in out, (path.name, seeded)
 
 
 def test_pseudonyms_stable_and_timestamps_kept():
