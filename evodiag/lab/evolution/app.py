@@ -211,6 +211,14 @@ class EvolutionLab(LabApp):
             # UNVERIFIED: body-parser's SyntaxError through Evolution's error handler
             return None, error(400, f"Unexpected token in JSON: {exc}")
 
+    def _guarded_body(self, request: Request, raw_name: str) -> tuple[Instance, Any] | Response:
+        """The guards, then the JSON body: the order the real routers apply them in (ref §5.3: 404 -> 401 -> 400)."""
+        inst = self._guard(request, raw_name)
+        if isinstance(inst, Response):
+            return inst
+        body, bad = self._body(request)
+        return bad if bad is not None else (inst, body)
+
     def _missing_key(self) -> Response:
         """Missing apikey on create/fetchInstances: 403 up to 1.7.5, 401 from 1.8.0 (ref §2.3)."""
         if self.ver < (1, 8, 0):
@@ -518,12 +526,10 @@ class EvolutionLab(LabApp):
     async def chatwoot_set(self, request: Request, instance: str) -> Response:
         """``POST /chatwoot/set/{instance}`` -> 201 (ref §5.1, §5.2; observed §11). Checks: exists 404 -> apikey
         401 -> schema 400 -> "Chatwoot is disabled" 400 -> url/account/token 400 (ref §5.3)."""
-        inst = self._guard(request, instance)
-        if isinstance(inst, Response):
-            return inst
-        body, bad = self._body(request)
-        if bad is not None:
-            return bad
+        guarded = self._guarded_body(request, instance)
+        if isinstance(guarded, Response):
+            return guarded
+        inst, body = guarded
         v1 = self.is_v1
         errors = validate(body, payloads.CHATWOOT_V1 if v1 else payloads.CHATWOOT_V2)
         if errors:
@@ -627,12 +633,10 @@ class EvolutionLab(LabApp):
     async def webhook_set(self, request: Request, instance: str) -> Response:
         """``POST /webhook/set/{instance}`` -> 201 in three body shapes (ref §6.1; observed §11: URL stored
         verbatim, no reachability check)."""
-        inst = self._guard(request, instance)
-        if isinstance(inst, Response):
-            return inst
-        body, bad = self._body(request)
-        if bad is not None:
-            return bad
+        guarded = self._guarded_body(request, instance)
+        if isinstance(guarded, Response):
+            return guarded
+        inst, body = guarded
         errors = validate(body, self._webhook_schema())
         if errors:
             return schema_error(errors)  # e.g. v1 body on 2.1+: [["instance requires property \"webhook\""]]
@@ -690,12 +694,10 @@ class EvolutionLab(LabApp):
     async def send_text(self, request: Request, instance: str) -> Response:
         """``POST /message/sendText/{instance}`` -> 201 (ref §7). Then a ``send.message`` webhook and an
         outgoing Chatwoot message; their failures never fail the send (Evolution only logs them)."""
-        inst = self._guard(request, instance)
-        if isinstance(inst, Response):
-            return inst
-        body, bad = self._body(request)
-        if bad is not None:
-            return bad
+        guarded = self._guarded_body(request, instance)
+        if isinstance(guarded, Response):
+            return guarded
+        inst, body = guarded
         errors = validate(body, payloads.SEND_TEXT_V1 if self.is_v1 else payloads.SEND_TEXT_V2)
         if errors:
             return schema_error(errors)  # v1 body on v2: [["instance requires property \"text\""]] (ref §7)
