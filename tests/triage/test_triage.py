@@ -137,25 +137,31 @@ def test_line_numbers_across_blocks(catalog, monkeypatch):
     assert result.diagnoses[0].evidence[0].line == 101 and result.lines == 101
 
 
-def test_large_stream_memory_bounded(catalog, tmp_path):
+def test_200_mb_log_is_streamed_with_bounded_memory(tmp_path):
+    """The issue's 200 MB log, against the real catalog: found at the very end, peak memory bounded. Throughput is
+    printed, not asserted (performance targets live in benchmarks/p3_triage_throughput.py)."""
+    from evodiag.catalog.loader import load_catalog
+
     path = tmp_path / "big.log"
     line = b"2024-06-05T10:00:00Z INFO [Evolution API] v2.3.6 sending data to webhook in event MESSAGES_UPSERT\n"
     chunk = line * 10000
     with path.open("wb") as fh:
-        for _ in range(50 * 1024 * 1024 // len(chunk)):
+        for _ in range(200 * 1024 * 1024 // len(chunk)):
             fh.write(chunk)
         fh.write(b'{"errors":["You need to sign in or sign up before continuing."]}\n')
+    real = load_catalog()
     tracemalloc.start()
     start = time.perf_counter()
     with path.open("rb") as fh:
-        result = triage_stream(fh, catalog)
+        result = triage_stream(fh, real)
     elapsed = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert result.diagnoses[0].id == "chatwoot.token_header"
-    assert result.bytes > 50_000_000
+    print(f"200 MB triage: {result.bytes / elapsed / 1e6:.0f} MB/s, peak {peak / 1e6:.1f} MB (tracemalloc on)")
+    assert result.bytes > 200_000_000
+    assert [d.id for d in result.diagnoses] == ["chatwoot.auth"]
+    assert result.diagnoses[0].evidence[0].line == result.lines
     assert peak < 40 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
-    assert elapsed < 10
 
 
 def test_redaction_in_triage_output(catalog):
