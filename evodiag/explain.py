@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evodiag.catalog.model import Catalog
+from evodiag.catalog.model import Catalog, Ref
 
 
 def explain_text(catalog: Catalog, check_id: str) -> str:
@@ -32,7 +32,11 @@ def explain_text(catalog: Catalog, check_id: str) -> str:
         for k in issues:
             fixed = f" (fixed in {k.fixed_in})" if k.fixed_in else ""
             out.append(f"  {k.product} {k.versions}: {k.symptom}{fixed}")
-        out += [f"  {r.label()}: {r.link}" for r in dict.fromkeys(refs)]
+        by_link: dict[str, Ref] = {}
+        for ref in refs:  # the same issue may come from the check and from the known-issue table
+            if ref.link not in by_link or (ref.fixed_in and not by_link[ref.link].fixed_in):
+                by_link[ref.link] = ref
+        out += [f"  {r.label()}: {r.link}" for r in by_link.values()]
     if c.signatures:
         out += ["", "Triage signatures (evodiag triage):"]
         out += [f"  /{s.pattern}/" + (f"  — {s.note}" if s.note else "") for s in c.signatures]

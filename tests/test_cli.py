@@ -159,3 +159,17 @@ def test_exit_4_on_an_internal_error_with_the_secret_masked(serve: Callable[[Lab
     debug = evodiag("check", "--evolution-url", url, "--evolution-api-key", SECRET_KEY, "--only",
                     "evolution.reachable", "--debug", env=env)
     assert debug.returncode == 4 and "Traceback" in debug.stderr and SECRET_KEY not in debug.stderr
+
+
+def test_explain_shows_doc_fix_known_issues_and_signatures() -> None:
+    from evodiag.catalog.loader import load_catalog
+
+    text = evodiag("explain", "chatwoot.filter").stdout
+    for part in ("What it checks:", "Why it matters:", "How to fix:", "Known issues:", "fixed in 1.7.5",
+                 "Triage signatures", "contact_id"):
+        assert part in text, part
+    assert text.count("issues/605") == 1  # one line per upstream issue
+    listing = evodiag("explain", "--list").stdout
+    assert all(f"{cid} — " in listing for cid in load_catalog().checks)
+    wrong = evodiag("explain", "chatwoot.filtr")
+    assert wrong.returncode == 2 and "did you mean chatwoot.filter" in wrong.stderr
