@@ -23,8 +23,14 @@ def explain_text(catalog: Catalog, check_id: str) -> str:
         out += [f"  see {link}" for link in rem.links]
     named = [d for d in c.diagnoses if d.status in ("fail", "warn", "error")]
     if named:
-        out += ["", "What it can report:"]
-        out += [f"  {d.status}: {' '.join(d.message.split())[:160]}" for d in named]
+        out += ["", "What it can report, and the fix for each:"]
+        for d in named:
+            out.append(f"  {d.status}: {' '.join(d.message.split())[:160]}")
+            if d.remediation and not d.remediation.is_empty():
+                if d.remediation.text:
+                    out.append(f"    fix: {' '.join(d.remediation.text.split())[:240]}")
+                out += [f"    $ {cmd}" for cmd in d.remediation.commands]
+                out += [f"    see {link}" for link in d.remediation.links]
     issues = [k for k in catalog.known_issues if c.id in k.observed_by]
     refs = list(c.refs) + [r for k in issues for r in k.refs]
     if refs or issues:

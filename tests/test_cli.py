@@ -165,7 +165,8 @@ def test_explain_shows_doc_fix_known_issues_and_signatures() -> None:
     from evodiag.catalog.loader import load_catalog
 
     text = evodiag("explain", "chatwoot.filter").stdout
-    for part in ("What it checks:", "Why it matters:", "How to fix:", "Known issues:", "fixed in 1.7.5",
+    for part in ("What it checks:", "Why it matters:", "fix: Upgrade Evolution API to 1.7.5", "Known issues:",
+                 "fixed in 1.7.5",
                  "Triage signatures", "contact_id"):
         assert part in text, part
     assert text.count("issues/605") == 1  # one line per upstream issue
