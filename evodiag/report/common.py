@@ -45,7 +45,13 @@ def headline(report: RunReport) -> str:
     return f"{len(found)} problem{'s' if len(found) != 1 else ''}: " + ", ".join(r.id for r in found)
 
 
-def redactor_for(report: RunReport) -> Redactor:
+def redactor_for(report: RunReport, *, shareable: bool = False) -> Redactor:
+    """Secrets are masked in every output. A shareable report (the Markdown ticket report) also replaces phone
+    numbers, WhatsApp JIDs, names and message text with stable pseudonyms."""
+    if shareable:
+        from evodiag.pii import PiiRedactor
+
+        return PiiRedactor(report.settings.secrets().values())
     return Redactor(report.settings.secrets().values())
 
 
