@@ -13,14 +13,14 @@ from urllib.parse import urlsplit
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome, Status
+from evodiag.versions import in_range
 from evodiag.webhook.analyze import DuplicateGroup, LoadResult, WebhookAnalysis, analyze, load_deliveries
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost"})
 
 
 def _version_is_18(version: Any) -> bool:
-    text = str(version or "")
-    return text.startswith("1.8.") or text == "1.8"
+    return in_range(str(version or ""), ">=1.8.0,<1.9.0")
 
 
 def _seconds(value: float | None) -> str:

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from evodiag.versions import in_range, parse_version
 from evodiag.webhook.capture import OPENIM_COMMAND_RE, last_segment
 
 # Events whose data carries a WhatsApp message `key.id` that must be unique per delivery. messages.update
@@ -284,19 +285,20 @@ def _spread(values: Sequence[float]) -> float | None:
 @dataclass(frozen=True)
 class KnownIssue:
     ref: str
-    versions: str
+    versions: str  # as shown to the user
     summary: str
     verified: bool
+    applies: str = ""  # the version range it applies to (evodiag.versions syntax)
 
 
 # ref evolution-api.md §6.7, §6.5 and §8 "Duplicate webhooks".
 DUPLICATE_ISSUES = (
     KnownIssue("#631", "1.8.0", "the same messages.upsert (same key.id) is delivered repeatedly; root "
                "cause likely in Evolution itself (UNVERIFIED; no explicit fix in the 1.8.1/1.8.2 changelog)",
-               False),
+               False, applies=">=1.8.0,<1.9.0"),
     KnownIssue("#1325", "2.0-2.2.x", "up to 10 attempts, fixed 30 s apart, on ANY error including 4xx: the "
-               "receiver (or a proxy in front of it) answered an error", True),
-    KnownIssue("#2192", "2.3.6", "the same message is sent more than once", True),
+               "receiver (or a proxy in front of it) answered an error", True, applies=">=2.0.0,<2.3.0"),
+    KnownIssue("#2192", "2.3.6", "the same message is sent more than once", True, applies=">=2.3.0,<2.4.0"),
 )
 
 
@@ -353,26 +355,12 @@ class DuplicateFinding:
                 f"{parts}) among {self.message_deliveries} message events")
 
 
-def _version_tuple(version: str | None) -> tuple[int, ...] | None:
-    if not version:
-        return None
-    m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
-    return tuple(int(g or 0) for g in m.groups()) if m else None
-
-
 def known_duplicate_issues(evolution_version: str | None = None) -> tuple[KnownIssue, ...]:
     """The duplicate-delivery issues that apply to a version (all of them when it is unknown)."""
-    v = _version_tuple(evolution_version)
+    v = parse_version(evolution_version)
     if v is None:
         return DUPLICATE_ISSUES
-    out = []
-    if v[:2] == (1, 8):
-        out.append(DUPLICATE_ISSUES[0])
-    if v[0] == 2 and v[1] <= 2:
-        out.append(DUPLICATE_ISSUES[1])
-    if v[:2] == (2, 3):
-        out.append(DUPLICATE_ISSUES[2])
-    return tuple(out)
+    return tuple(issue for issue in DUPLICATE_ISSUES if in_range(v, issue.applies))
 
 
 def find_duplicates(deliveries: Sequence[Delivery], evolution_version: str | None = None) -> DuplicateFinding:

@@ -7,11 +7,12 @@ Chatwoot view does (epoch integers, Rails ISO-8601 strings or ``:db`` strings).
 
 from __future__ import annotations
 
-import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from evodiag import versions
 
 Version = tuple[int, int, int]
 Role = Literal["administrator", "agent"]
@@ -28,16 +29,12 @@ CONTENT_TYPES: tuple[str, ...] = ("text", "input_text", "input_textarea", "input
                                   "form", "article", "incoming_email", "input_csat", "integrations", "sticker")
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
 
-_VERSION_RE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
-
-
 def parse_version(text: str) -> Version:
     """``"4.10.1"`` -> ``(4, 10, 1)``; a leading ``v`` or a suffix is tolerated."""
-    match = _VERSION_RE.search(text)
-    if not match:
+    version = versions.parse_version(text)
+    if version is None:
         raise ValueError(f"not a Chatwoot version: {text!r}")
-    major, minor, patch = match.groups()
-    return int(major), int(minor), int(patch or 0)
+    return version
 
 
 def new_token() -> str:

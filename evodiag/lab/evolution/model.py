@@ -6,7 +6,6 @@ Scenario code builds these dataclasses directly; nothing here talks to the netwo
 
 from __future__ import annotations
 
-import re
 import secrets
 import string
 import time
@@ -14,6 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from evodiag import versions
 
 Version = tuple[int, int, int]
 
@@ -24,11 +25,11 @@ INTEGRATIONS = ("WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION")  # ref evo
 
 
 def parse_version(text: str) -> Version:
-    """``"2.3.6"`` -> ``(2, 3, 6)``; missing parts are 0."""
-    nums = [int(n) for n in re.findall(r"\d+", text)[:3]]
-    while len(nums) < 3:
-        nums.append(0)
-    return nums[0], nums[1], nums[2]
+    """``"2.3.6"`` -> ``(2, 3, 6)``; a missing patch is 0."""
+    version = versions.parse_version(text)
+    if version is None:
+        raise ValueError(f"not an Evolution version: {text!r}")
+    return version
 
 
 def prisma_now() -> str:
