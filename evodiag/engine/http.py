@@ -63,6 +63,14 @@ class Exchange:
                 f"{self.method} {self.url} answered HTTP {self.status} with non-JSON ({ctype}){hint}"
             ) from None
 
+    def json_or_none(self) -> Any:
+        """The body as JSON, or None when it is empty or not JSON (a proxy page): for bodies a probe inspects but
+        does not require."""
+        try:
+            return self.json()
+        except errors.NonJSONReply:
+            return None
+
     def summary(self) -> str:
         if self.error:
             return f"{self.method} {self.url} -> {self.error} ({self.elapsed_ms:.0f} ms)"

@@ -14,7 +14,6 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome, Status
-from evodiag.errors import NonJSONReply
 from evodiag.versions import in_range
 
 # The header Evolution's SDK sends and Chatwoot's account APIs read (§1.1); `Authorization: Bearer` is ignored.
@@ -36,15 +35,6 @@ OLD_CONTACT_FILTER = {"payload": [
 
 
 # --- shared helpers ----------------------------------------------------------------------------------------------
-def json_or_none(exchange: Exchange) -> Any:
-    """The decoded body, or None when it is not JSON (a proxy page): callers then fall back to the catalog's
-    generic verdict."""
-    try:
-        return exchange.json()
-    except NonJSONReply:
-        return None
-
-
 def error_text(doc: Any) -> str:
     """Chatwoot's error text: ``{"error": "..."}`` or devise's ``{"errors": [...]}`` (§1.2)."""
     if isinstance(doc, dict):
@@ -107,7 +97,7 @@ async def auth(ctx: ProbeContext) -> Outcome:
     then the role on that account from the profile (§1.4)."""
     profile_x = await ctx.fetch()
     verdict = ctx.judge(profile_x)
-    profile = json_or_none(profile_x)
+    profile = profile_x.json_or_none()
     if verdict.status is not Status.PASS or not isinstance(profile, dict) or "accounts" not in profile:
         if verdict.status is Status.PASS:  # a 200 that is not a Chatwoot profile
             verdict = ctx.outcome(Status.FAIL, f"{profile_x.url} answered 200 but not with a Chatwoot profile "
@@ -145,8 +135,8 @@ async def filters(ctx: ProbeContext) -> Outcome:
             outcome = ctx.diagnose("unexpected", path=path, **{"http.status": exchange.status,
                                                                 "http.body": exchange.text[:200]})
             return with_evidence(outcome, conv_x, contacts_x)
-    conv_error = error_text(json_or_none(conv_x)) if conv_x.status == 422 else ""
-    contacts_error = error_text(json_or_none(contacts_x)) if contacts_x.status == 422 else ""
+    conv_error = error_text(conv_x.json_or_none()) if conv_x.status == 422 else ""
+    contacts_error = error_text(contacts_x.json_or_none()) if contacts_x.status == 422 else ""
     # The key is quoted in brackets in every locale: "Invalid attribute key - [contact_id]" (en),
     # "Chave de atributo inválido - [contact_id]" (pt_BR) (§3.3).
     conv_rejected = "[contact_id]" in conv_error
@@ -200,7 +190,7 @@ async def inbox(ctx: ProbeContext) -> Outcome:
         # only repeat that finding
         return ctx.diagnose("instance_unresolved", inbox_name=name, instance_status=instance_result.status.value)
     listing = await ctx.request("GET", INBOXES, headers=TOKEN)
-    if listing.status != 200 or not isinstance(json_or_none(listing), dict):
+    if listing.status != 200 or not isinstance(listing.json_or_none(), dict):
         return with_evidence(ctx.judge(listing), listing)
     inboxes = payload_list(listing.json())
     role = ctx.value("chatwoot.role")
@@ -240,7 +230,7 @@ async def bot(ctx: ProbeContext) -> Outcome:
     """Agent bot on the inbox -> ``inbox.active_bot?`` -> new conversations pending whatever is requested (§4.3);
     combined with Evolution's conversationPending (evolution-api.md §5.6) into the status agents will see."""
     exchange = await ctx.request("GET", INBOXES + "/{chatwoot.inbox.id}/agent_bot", headers=TOKEN)
-    doc = json_or_none(exchange)
+    doc = exchange.json_or_none()
     if exchange.status != 200 or not isinstance(doc, dict):
         return with_evidence(ctx.judge(exchange), exchange)
     agent_bot = doc.get("agent_bot")  # {} or {"agent_bot": null} when none is attached (§4.2, UNVERIFIED form)

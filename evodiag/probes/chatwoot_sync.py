@@ -20,7 +20,7 @@ from urllib.parse import quote
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome, Status
-from evodiag.probes.chatwoot import ACCOUNT, TOKEN, json_or_none, payload_list
+from evodiag.probes.chatwoot import ACCOUNT, TOKEN, payload_list
 from evodiag.versions import parse_version
 
 POLL_INTERVAL_S = 0.15  # a poll is itself up to three requests; this only spaces them out
@@ -77,7 +77,7 @@ class Poller:
         url = f"{ACCOUNT}{path}?{query}" if query else f"{ACCOUNT}{path}"
         exchange = await self.ctx.request("GET", url, headers=TOKEN, fresh=True)
         self.exchanges = [*self.exchanges[-3:], exchange]  # the last few are evidence enough
-        return json_or_none(exchange) if exchange.status == 200 else None
+        return exchange.json_or_none() if exchange.status == 200 else None
 
 
 async def contact_ids(poller: Poller, digits: str) -> list[Any]:

@@ -90,14 +90,6 @@ def error_messages(doc: Any) -> list[str]:
     return out
 
 
-def json_or_none(exchange: Exchange) -> Any:
-    """The body as JSON, or None when it is empty or not JSON (for bodies we only inspect, never require)."""
-    try:
-        return exchange.json()
-    except errors.NonJSONReply:
-        return None
-
-
 def excerpt(exchange: Exchange, limit: int = 160) -> str:
     text = " ".join(exchange.text.split())
     return (text[:limit] + "…") if len(text) > limit else (text or "(empty body)")
@@ -226,7 +218,7 @@ async def reachable(ctx: ProbeContext) -> Outcome:
         outcome = ctx.diagnose(name, **{"http.status": exchange.status, "title": _html_title(exchange.text)})
         outcome.error_kind = "non_json"
         return outcome
-    doc = json_or_none(exchange)
+    doc = exchange.json_or_none()
     if exchange.status == 200 and isinstance(doc, dict):
         generation = generation_of(doc.get("version"), doc)
         if generation:
@@ -256,7 +248,7 @@ async def _root_timeout(ctx: ProbeContext, exc: errors.RequestTimeout) -> Outcom
         alive = await ctx.request("GET", "{evolution.url}" + LIVENESS_PATH, timeout=min(5.0, max(1.0, ctx.timeout)))
     except (errors.TargetError, asyncio.TimeoutError):
         alive = None
-    doc = json_or_none(alive) if alive is not None else None
+    doc = alive.json_or_none() if alive is not None else None
     if alive is None or not (isinstance(doc, dict) and "response" in doc and "status" in doc):
         outcome = ctx.diagnose("timeout", detail=str(exc))
         outcome.error_kind = "timeout"
@@ -297,7 +289,7 @@ async def auth(ctx: ProbeContext) -> Outcome:
     method, path = ("POST", "/verify-creds") if verify else ("GET", "/instance/fetchInstances")
     route = f"{method} {path}"
     exchange = await ctx.request(method, "{evolution.url}" + path, headers=APIKEY)
-    doc = json_or_none(exchange)
+    doc = exchange.json_or_none()
     if exchange.status == 200:
         if not verify and _is_instance_token(doc, str(key)):
             ctx.publish("evolution.key_kind", "instance")

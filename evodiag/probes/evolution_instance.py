@@ -8,7 +8,7 @@ from typing import Any
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome, Status
-from evodiag.probes.evolution import APIKEY, enrich, error_messages, excerpt, is_v1, json_or_none, note
+from evodiag.probes.evolution import APIKEY, enrich, error_messages, excerpt, is_v1, note
 
 CONNECTION_STATE = "{evolution.url}/instance/connectionState/{evolution.instance}"
 FINAL_CODES = (401, 402, 403, 406)  # disconnect reasons Evolution does not reconnect after (ref §4.2)
@@ -83,7 +83,7 @@ async def _stored_row(ctx: ProbeContext) -> InstanceRow | None:
     if exchange.status != 200:
         return None
     name = ctx.value("evolution.instance")
-    return next((row for row in parse_rows(json_or_none(exchange)) if row.name == name), None)
+    return next((row for row in parse_rows(exchange.json_or_none()) if row.name == name), None)
 
 
 def _publish_row(ctx: ProbeContext, row: InstanceRow) -> None:
@@ -103,7 +103,7 @@ async def _not_found(ctx: ProbeContext) -> Outcome:
     exchange = await ctx.request("GET", "{evolution.url}/instance/fetchInstances", headers=APIKEY)
     if exchange.status != 200:
         return ctx.diagnose("not_found_unlisted", status=exchange.status)
-    rows = parse_rows(json_or_none(exchange))
+    rows = parse_rows(exchange.json_or_none())
     for row in rows:
         if row.id and row.id.lower() == given.strip().lower():
             id_field = "instance.instanceId" if is_v1(ctx) else "id"

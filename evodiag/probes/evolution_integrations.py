@@ -21,7 +21,6 @@ from evodiag.probes.evolution import (
     error_messages,
     excerpt,
     is_v1,
-    json_or_none,
     note,
     server_version,
     worst,
@@ -165,7 +164,7 @@ def _disabled(exchange_status: int | None, doc: Any) -> bool:
 
 async def _find(ctx: ProbeContext) -> tuple[int | None, Any, str]:
     exchange = await ctx.request("GET", "{evolution.url}/chatwoot/find/{evolution.instance}", headers=APIKEY)
-    return exchange.status, json_or_none(exchange), excerpt(exchange)
+    return exchange.status, exchange.json_or_none(), excerpt(exchange)
 
 
 async def chatwoot_enabled(ctx: ProbeContext) -> Outcome:
@@ -250,7 +249,7 @@ async def chatwoot_webhook(ctx: ProbeContext) -> Outcome:
     without a provider) and does nothing for a body without a conversation (ref §5.4)."""
     probed = template.render_url(WEBHOOK_ROUTE, ctx.scope)
     exchange = await ctx.request("POST", WEBHOOK_ROUTE, json={})
-    doc = json_or_none(exchange)
+    doc = exchange.json_or_none()
     if exchange.status == 200 and doc is None and exchange.text.strip() in ("", "null"):
         outcome = ctx.diagnose("no_provider", probed=probed)
     elif exchange.status in (200, 201) and isinstance(doc, dict):
