@@ -9,7 +9,7 @@ from typing import Any
 
 from evodiag.catalog import schema
 from evodiag.catalog.model import STAGES, Catalog, Check, KnownIssue
-from evodiag.catalog.yamlsource import load_yaml, read_yaml_file
+from evodiag.catalog.yamlsource import line_of, load_yaml, read_yaml_file
 from evodiag.errors import CatalogError
 
 
@@ -21,13 +21,46 @@ def default_catalog_path() -> Path:
     return Path(__file__).resolve().parents[2] / "checks.yaml"
 
 
-def _parse_file(data: Any, file: str) -> tuple[list[Check], list[KnownIssue]]:
+def _includes(data: Any, file: str) -> list[Path]:
+    """The area files a catalog file includes, resolved relative to it; each must exist."""
+    if not isinstance(data, dict):
+        return []
+    paths = []
+    for i, name in enumerate(data.get("include") or []):
+        path = Path(file).parent / name
+        if not path.is_file():
+            line = line_of(data.get("include"), None)
+            raise CatalogError(f"include[{i}]: no such file {name!r} (relative to this file)", file=file,
+                               line=line)
+        paths.append(path)
+    return paths
+
+
+def _read_with_includes(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Any, str]]:
+    """The parsed file followed by its includes, depth first, in order; an include cycle is an error."""
+    if path.resolve() in seen:
+        raise CatalogError("include cycle", file=str(path))
+    data = read_yaml_file(path)
+    _validate_top(data, str(path))
+    parsed: list[tuple[Any, str]] = [(data, str(path))]
+    for included in _includes(data, str(path)):
+        parsed.extend(_read_with_includes(included, (*seen, path.resolve())))
+    return parsed
+
+
+def _validate_top(data: Any, file: str) -> None:
     if data is None:
-        return [], []
+        return
     try:
         schema.validate_keys(data, schema.TOP_KEYS, "catalog")
     except schema.SchemaIssue as issue:
         raise CatalogError(f"{issue.path}: {issue.message}", file=file, line=issue.line) from None
+
+
+def _parse_file(data: Any, file: str) -> tuple[list[Check], list[KnownIssue]]:
+    if data is None:
+        return [], []
+    _validate_top(data, file)
     checks: list[Check] = []
     seen: dict[str, int | None] = {}
     for i, raw in enumerate(data.get("checks", [])):
@@ -84,14 +117,24 @@ def load_catalog(extra: list[Path] | None = None, *, include_default: bool = Tru
     files = ([default_catalog_path()] if include_default else []) + list(extra or [])
     checks: dict[str, Check] = {}
     known: dict[str, KnownIssue] = {}
+    sources: list[str] = []
     for path in files:
-        file_checks, file_issues = _parse_file(read_yaml_file(path), str(path))
-        for check in file_checks:
-            checks[check.id] = check
-        for issue in file_issues:
-            known[issue.id] = issue
+        # Ids are unique within one file and its includes; a later --catalog file may replace them.
+        first_defined: dict[str, Check] = {}
+        for data, file in _read_with_includes(path):
+            sources.append(file)
+            file_checks, file_issues = _parse_file(data, file)
+            for check in file_checks:
+                if check.id in first_defined:
+                    first = first_defined[check.id]
+                    raise CatalogError(f"duplicate id (first defined at {first.file}:{first.line})", file=file,
+                                       line=check.line, check_id=check.id)
+                first_defined[check.id] = check
+                checks[check.id] = check
+            for issue in file_issues:
+                known[issue.id] = issue
     _validate_graph(checks)
-    return Catalog(checks, tuple(known.values()), tuple(str(p) for p in files))
+    return Catalog(checks, tuple(known.values()), tuple(sources))
 
 
 def load_catalog_text(text: str, file: str = "<text>") -> Catalog:

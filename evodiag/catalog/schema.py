@@ -73,7 +73,9 @@ KNOWN_ISSUE_KEYS = {
     "fixed_in": Key("str"), "refs": Key("list[map]"), "observed_by": Key("list[str]"),
 }
 WITH_KEYS = {"product": Key("str", required=True), "versions": Key("str", required=True)}
-TOP_KEYS = {"version": Key("int"), "checks": Key("list[map]"), "known_issues": Key("list[map]")}
+# `include` lists area files (relative to the including file) whose checks and known issues load in order.
+TOP_KEYS = {"version": Key("int"), "include": Key("list[str]"), "checks": Key("list[map]"),
+            "known_issues": Key("list[map]")}
 
 _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "str": lambda v: isinstance(v, str),
