@@ -189,9 +189,10 @@ def database(scope: Scope, sources: ConfigSources) -> list[Finding]:
                             [f"{wrong.origin}: DATABASE_URL is set, but Evolution's Prisma schema reads "
                              "DATABASE_CONNECTION_URI",
                              f"{scope.anchor}: DATABASE_CONNECTION_URI is not set in {scope.label}"])]
-        related = sorted(n for n in scope.variables if n.startswith("DATABASE_") and n != "DATABASE_URL")
-        if related or (scope.service is not None and scope.generation == 2):
-            reason = f"{related[0]} is set" if related else f"image {scope.image} is v2"
+        # The database section is configured (DATABASE_PROVIDER) but has no URI. Without any database setting the
+        # given file is likely a fragment of the environment (the rest in compose or the image): no finding.
+        if provider_var is not None:
+            reason = f"DATABASE_PROVIDER is set at {provider_var.origin}"
             return [Finding("missing", {"where": scope.where, "label": scope.label, "reason": reason},
                             [f"{scope.anchor}: DATABASE_CONNECTION_URI is not set in {scope.label} ({reason})"])]
         return [Finding("no_settings", {"label": scope.label})]
