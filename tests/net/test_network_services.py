@@ -5,6 +5,7 @@ closed ports for what does not answer. Names resolve only through a lab DNS serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -60,10 +61,8 @@ class Listener:
                 self.held.append(conn)
                 continue
             conn.settimeout(0.2)
-            try:
+            with contextlib.suppress(OSError):
                 self.received += conn.recv(64)
-            except OSError:
-                pass
             conn.close()
 
     def close(self) -> None:
