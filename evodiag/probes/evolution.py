@@ -36,6 +36,12 @@ DEFAULT_KEYS: dict[str, str] = {
 SLOW_ROOT_MS = 1500.0
 LIVENESS_PATH = "/evodiag-liveness-check"  # an unknown route: Evolution answers 404 in its envelope, no work done
 
+# The WhatsApp Web version built into the Baileys of a release: GET / reports it only when fetching the current
+# one from web.whatsapp.com/sw.js (and Baileys' own lookup) failed (2.3.6 src/utils/fetchLatestWaWebVersion.ts).
+BAILEYS_FALLBACK_WA_VERSIONS: dict[str, str] = {"2.3000.1027934701": "Baileys 7.0.0-rc.6 of Evolution 2.3.6"}
+EGRESS_FACT = "evolution.whatsapp_egress"  # "none" when the server likely cannot reach WhatsApp
+EGRESS_EVIDENCE_FACT = "evolution.whatsapp_egress_evidence"
+
 # Which fact holds each product's version, for the known-issue table.
 PRODUCT_VERSION_KEYS: dict[str, str] = {
     "evolution-api": "evolution.version",
@@ -229,7 +235,12 @@ async def reachable(ctx: ProbeContext) -> Outcome:
                 ctx.publish(fact, doc[key])
     outcome = ctx.judge(exchange)
     outcome.evidence.append(exchange.summary())
-    if outcome.status is Status.PASS:
+    wa_version = str(ctx.value("evolution.whatsapp_web_version") or "")
+    if outcome.status is Status.PASS and wa_version in BAILEYS_FALLBACK_WA_VERSIONS:
+        _publish_no_egress(ctx, note(ctx, "egress_fallback_text", version=wa_version))
+        outcome = ctx.diagnose("fallback_wa_version", fallback_of=BAILEYS_FALLBACK_WA_VERSIONS[wa_version])
+        outcome.evidence.append(exchange.summary())
+    elif outcome.status is Status.PASS:
         generation = ctx.value("evolution.generation")
         outcome.notes.append(note(ctx, "note_v1" if generation == "v1" else "note_v2"))
         if exchange.elapsed_ms > SLOW_ROOT_MS:
@@ -238,6 +249,12 @@ async def reachable(ctx: ProbeContext) -> Outcome:
             outcome.notes.append(note(ctx, slow, elapsed_ms=f"{exchange.elapsed_ms:.0f}"))
         enrich(ctx, outcome)
     return outcome
+
+
+def _publish_no_egress(ctx: ProbeContext, evidence: str) -> None:
+    """Tell the instance checks that the server likely cannot reach WhatsApp, and why evodiag thinks so."""
+    ctx.publish(EGRESS_FACT, "none")
+    ctx.publish(EGRESS_EVIDENCE_FACT, evidence)
 
 
 async def _root_timeout(ctx: ProbeContext, exc: errors.RequestTimeout) -> Outcome:
@@ -254,6 +271,7 @@ async def _root_timeout(ctx: ProbeContext, exc: errors.RequestTimeout) -> Outcom
         outcome.error_kind = "timeout"
         return outcome
     ctx.publish("evolution.generation", "v2")  # only 2.3.x hangs on GET / while answering other routes
+    _publish_no_egress(ctx, note(ctx, "egress_hang_text", timeout=f"{ctx.timeout:g}"))
     outcome = ctx.diagnose("root_hangs", timeout=f"{ctx.timeout:g}", alive_status=alive.status,
                            alive_ms=f"{(time.perf_counter() - started) * 1000:.0f}")
     outcome.evidence.append(alive.summary())

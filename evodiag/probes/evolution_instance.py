@@ -8,7 +8,16 @@ from typing import Any
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome, Status
-from evodiag.probes.evolution import APIKEY, enrich, error_messages, excerpt, is_v1, note
+from evodiag.probes.evolution import (
+    APIKEY,
+    EGRESS_EVIDENCE_FACT,
+    EGRESS_FACT,
+    enrich,
+    error_messages,
+    excerpt,
+    is_v1,
+    note,
+)
 
 CONNECTION_STATE = "{evolution.url}/instance/connectionState/{evolution.instance}"
 FINAL_CODES = (401, 402, 403, 406)  # disconnect reasons Evolution does not reconnect after (ref §4.2)
@@ -136,6 +145,8 @@ async def state(ctx: ProbeContext) -> Outcome:
     if live == "open":
         owner = ctx.value("evolution.instance.owner")
         outcome = ctx.diagnose("open", owner_text=f", {owner}" if owner else "")
+    elif live == "connecting" and ctx.value(EGRESS_FACT) == "none":
+        outcome = ctx.diagnose("connecting_no_egress", egress_evidence=ctx.value(EGRESS_EVIDENCE_FACT))
     elif live == "connecting":
         outcome = ctx.diagnose("connecting")
     elif live == "close":
@@ -191,6 +202,10 @@ def _judge_connect(ctx: ProbeContext, doc: Any, body: str) -> Outcome:
     inner = doc.get("instance")
     if isinstance(inner, dict) and inner.get("state") == "open":
         return ctx.diagnose("now_open")
+    if "count" in doc and ctx.value(EGRESS_FACT) == "none":
+        outcome = ctx.diagnose("count_zero_no_egress", body=body, egress_evidence=ctx.value(EGRESS_EVIDENCE_FACT))
+        outcome.details["connect_body"] = doc
+        return outcome
     if "count" in doc:
         wa = ctx.value("evolution.whatsapp_web_version")
         wa_text = " " + note(ctx, "wa_text") if wa else ""
