@@ -21,7 +21,7 @@ from evodiag.lab.s3 import S3Lab
 from evodiag.webhook.capture import WebhookReceiver
 
 if TYPE_CHECKING:
-    from evodiag.engine.results import RunReport
+    from evodiag.engine.runner import RunReport
 
 INSTANCE = "lab"
 GLOBAL_KEY = "lab-global-key-4f9c2a"

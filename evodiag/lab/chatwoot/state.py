@@ -97,7 +97,7 @@ class ChatwootState:
     deliveries: list[Delivery] = field(default_factory=list)
     blobs: dict[str, tuple[bytes, str, str]] = field(default_factory=dict)
     _ids: dict[str, int] = field(default_factory=dict, repr=False)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    _tasks: set[asyncio.Task[object]] = field(default_factory=set, repr=False)
 
     # --- version -------------------------------------------------------------------------------------------
     @property
@@ -270,7 +270,7 @@ class ChatwootState:
         conv.updated_at = now
         return msg
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, object]) -> None:
         """Work the server does after answering (webhook deliveries)."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
