@@ -102,10 +102,16 @@ async def _generate_traffic(lab: Lab) -> None:
     await lab.openim.simulate_single_msg("u1", "u2")
 
 
+LAB_TIME_SCALE = 0.02  # 5 s -> 0.1 s
+
+
 @contextmanager
 def start_lab(scenario: str = "healthy", *, evolution_version: str | None = None,
               chatwoot_version: str | None = None, locale: str | None = None, latency_ms: float = 0,
-              generate_traffic: bool = True) -> Iterator[Lab]:
+              generate_traffic: bool = True, time_scale: float = LAB_TIME_SCALE) -> Iterator[Lab]:
+    """Start the lab for ``scenario``. ``time_scale`` multiplies the real servers' delays (5 s create with a QR
+    request, rows removed seconds after delete, 25 s GET / without WhatsApp DNS): the default keeps tests and
+    ``evodiag demo`` fast; 1.0 is real time."""
     if scenario not in SCENARIOS:
         raise KeyError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     spec = SCENARIOS[scenario]
@@ -114,7 +120,7 @@ def start_lab(scenario: str = "healthy", *, evolution_version: str | None = None
         thread = ServerThread()
         stack.callback(thread.stop)
         evo_version = evolution_version or spec.evolution_version
-        evo = EvolutionLab(version=evo_version, latency_ms=latency_ms)
+        evo = EvolutionLab(version=evo_version, latency_ms=latency_ms, time_scale=time_scale)
         cw = ChatwootLab(version=chatwoot_version or spec.chatwoot_for(evo_version), locale=locale or spec.locale,
                          latency_ms=latency_ms)
         openim = OpenIMLab(version=spec.openim_version, latency_ms=latency_ms)

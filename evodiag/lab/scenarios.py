@@ -6,9 +6,13 @@ scenario, everything else passes or skips. One root cause gives one finding.
 
 from __future__ import annotations
 
+import json
+import time
+
 from evodiag.lab.chatwoot.model import Inbox
-from evodiag.lab.deployment import INSTANCE, Lab, Scenario
-from evodiag.lab.evolution.model import Instance
+from evodiag.lab.deployment import CONTACT_NUMBER, INSTANCE, Lab, Scenario
+from evodiag.lab.evolution.model import Instance, new_message_id, prisma_now
+from evodiag.lab.evolution.whatsapp import store
 
 
 def _instance(lab: Lab) -> Instance:
@@ -150,6 +154,65 @@ def _phone_version_stale(lab: Lab) -> None:
     _append_env(lab, "CONFIG_SESSION_PHONE_VERSION=2.3000.1015901307\n")
 
 
+# Baileys' close for a removed device, as Evolution stores it: JSON.stringify(lastDisconnect) keeps the Boom
+# error's data (the stream:error node of #1816, #2269) and output (whatsapp.baileys.service.ts#L412 at 2.3.6).
+_DEVICE_REMOVED = {"error": {"data": {"tag": "stream:error", "attrs": {"code": "401"},
+                                      "content": [{"tag": "conflict", "attrs": {"type": "device_removed"}}]},
+                             "isBoom": True, "isServer": False,
+                             "output": {"statusCode": 401, "payload": {"statusCode": 401, "error": "Unauthorized",
+                                                                       "message": "Stream Errored (conflict)"},
+                                        "headers": {}}}}
+
+
+def _device_removed(lab: Lab) -> None:
+    inst = _instance(lab)
+    inst.state, inst.db_status, inst.qr_available = "close", "close", True
+    inst.disconnection_reason_code = 401
+    inst.disconnection_at = prisma_now()
+    inst.disconnection_object = json.dumps({**_DEVICE_REMOVED, "date": inst.disconnection_at},
+                                           separators=(",", ":"))
+    lab.evolution.log_line("WARN", "WAMonitoringService", f'Instance "{inst.name}" - LOGOUT')
+
+
+def _integration_disabled(lab: Lab) -> None:
+    # DIFY_ENABLED=true was added to the .env, but the container was never recreated: the running server still
+    # has Dify off and answers "Dify is disabled" (#752); the instance's Dify bot exists but never runs.
+    lab.evolution.integration_flags["DIFY_ENABLED"] = False
+    _instance(lab).bots["dify"] = [{"id": "dify-bot-1", "enabled": True, "description": "Lab Dify bot",
+                                    "botType": "chatBot", "apiUrl": "http://dify:5001/v1", "triggerType": "all"}]
+    _append_env(lab, "DIFY_ENABLED=true\n")
+
+
+def _lid_contacts(lab: Lab) -> None:
+    # A contact in WhatsApp's LID addressing mode: remoteJid is <lid>@lid; 2.3.5+ puts the phone JID in
+    # key.remoteJidAlt, 2.3.0-2.3.4 in key.senderPn, older releases nowhere (#1872, #2217, #1916).
+    evo, inst = lab.evolution, _instance(lab)
+    key: dict[str, object] = {"remoteJid": "210987654321098@lid", "fromMe": False, "id": new_message_id()}
+    phone = f"{CONTACT_NUMBER[:-1]}7@s.whatsapp.net"
+    if evo.ver >= (2, 3, 5):
+        key.update({"remoteJidAlt": phone, "addressingMode": "lid"})
+    elif evo.ver >= (2, 3, 0):
+        key["senderPn"] = phone
+    store(inst, {"key": key, "pushName": "Lid Contact", "message": {"conversation": "oi"},
+                 "messageType": "conversation", "messageTimestamp": int(time.time()) - 60, "source": "android"})
+
+
+def _dedupe_drop(lab: Lab) -> None:
+    # The 2.3.x message cache skips one unique message (logged "Message duplicated ignored: <id>", no webhook)
+    # while the store holds it (#1762, #2110); the lab's normal traffic then arrives as usual.
+    lab.evolution.dedupe_drop_next = 1
+    lab.run_on_loop(lab.evolution.simulate_inbound(INSTANCE, CONTACT_NUMBER, "first message, never delivered"))
+
+
+def _no_egress(lab: Lab) -> None:
+    # The host cannot reach web.whatsapp.com: DNS fails at once, so GET / reports Baileys' fallback version;
+    # the instance never gets past `connecting` and connect gives {"count":0} (#2437). The other variant
+    # (DNS times out, GET / answers after ~25 s) is whatsapp_egress="dns-timeout".
+    lab.evolution.whatsapp_egress = "dns-fail"
+    inst = _instance(lab)
+    inst.state, inst.db_status, inst.qr_available = "connecting", "close", False
+
+
 _ALL: list[Scenario] = [
     Scenario("healthy", "Everything wired correctly: every check passes or skips.", {}),
     Scenario("wrong-evolution-key",
@@ -163,7 +226,7 @@ _ALL: list[Scenario] = [
     Scenario("instance-not-connected",
              "The instance is closed (not paired) while the stored status still says open "
              "(evolution-api.md §4.2–4.3, §11).",
-             {"evolution.instance.state": "fail"}, _not_connected),
+             {"evolution.instance.state": "fail"}, _not_connected, also_allowed={"evolution.session": "fail"}),
     Scenario("qr-not-generated",
              'connect returns a bare {"count":0}: Baileys produced no QR (evolution-api.md §4.4; evo#2437, #1541).',
              {"evolution.qr": "fail"}, _no_qr, also_allowed={"evolution.instance.state": "fail"}),
@@ -234,5 +297,31 @@ _ALL: list[Scenario] = [
              "CONFIG_SESSION_PHONE_VERSION pinned to 2.3000.1015901307, the value 2.2.x shipped: likely stale, "
              "and ignored from 2.3.1 on (evo#2074, #1014, #2437).",
              {"config.phone_version": "warn"}, _phone_version_stale),
+]
+_ALL += [
+    Scenario("device-removed",
+             "WhatsApp logged the instance out: Baileys' stream:error 401 conflict device_removed, stored as "
+             "disconnectionReasonCode 401; Evolution does not reconnect (evo#1816, #2269).",
+             {"evolution.session": "fail"}, _device_removed, evolution_versions=("2.2.3", "2.3.6"),
+             also_allowed={"evolution.instance.state": "fail"}),
+    Scenario("integration-disabled",
+             'DIFY_ENABLED=true in the .env, but the running server was not recreated and answers "Dify is '
+             'disabled" (evo#752, #794).',
+             {"evolution.integrations": "fail"}, _integration_disabled, evolution_versions=("2.2.3", "2.3.6"),
+             also_allowed={"config.integrations": "fail"}),
+    Scenario("lid-contacts",
+             "A contact in WhatsApp's LID addressing mode: remoteJid <lid>@lid, the phone JID in key.remoteJidAlt "
+             "(2.3.5+) or senderPn (2.3.0-2.3.4) or nowhere (evo#1872, #2217).",
+             {"evolution.lid": "warn"}, _lid_contacts, evolution_versions=("2.3.6",)),
+    Scenario("webhook-dedupe-drop",
+             'Evolution 2.3.x skips a unique message as "Message duplicated ignored": stored, never delivered '
+             "(evo#1762, #2110).",
+             {"webhook.dedupe_drop": "fail"}, _dedupe_drop, evolution_versions=("2.3.6",)),
+    Scenario("no-whatsapp-egress",
+             "The server cannot reach web.whatsapp.com: GET / reports Baileys' fallback WhatsApp Web version "
+             '(or hangs ~25 s when DNS times out), the instance stays connecting and connect gives {"count":0} '
+             "(evo#2437).",
+             {"evolution.reachable": "warn", "evolution.instance.state": "fail", "evolution.qr": "fail"}, _no_egress,
+             evolution_versions=("2.3.6",)),
 ]
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ALL}

@@ -82,7 +82,7 @@ async def session(ctx: ProbeContext) -> Outcome:
         return ctx.diagnose("unlisted", status=status)
     stored = parse_session(row)
     live = str(ctx.value("evolution.instance.state", "unknown"))
-    at_text = note(ctx, "at_text", at=stored.at) if stored.at else ""
+    at_text = " " + note(ctx, "at_text", at=stored.at) if stored.at else ""
     values = {"state": live, "code": stored.code, "at_text": at_text, "stored": stored.status,
               "reason": REASONS.get(stored.code or 0, "unknown reason")}
     if live == "open":

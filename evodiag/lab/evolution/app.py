@@ -17,7 +17,7 @@ from evodiag.lab.base import LabApp, _Route
 from evodiag.lab.evolution import chatwoot_sync, whatsapp
 from evodiag.lab.evolution.model import Delivery
 from evodiag.lab.evolution.outbound import client_for
-from evodiag.lab.evolution.routes import chatwoot, instance, message, server, webhook
+from evodiag.lab.evolution.routes import chat, chatwoot, instance, integrations, message, server, webhook
 from evodiag.lab.evolution.state import EvolutionState
 
 
@@ -55,7 +55,15 @@ class EvolutionLab(EvolutionState, LabApp):
             ("POST", "/webhook/set/{instance}", webhook.webhook_set, True),  # ref §6.1
             ("GET", "/webhook/find/{instance}", webhook.webhook_find, False),  # ref §6.1
             ("POST", "/message/sendText/{instance}", message.send_text, True),  # ref §7
+            # read-only queries although POST (chat.router.ts#L154-L193 at 2.3.6)
+            ("POST", "/chat/findMessages/{instance}", chat.find_messages, False),
+            ("POST", "/chat/findContacts/{instance}", chat.find_contacts, False),
+            ("POST", "/chat/findChats/{instance}", chat.find_chats, False),
         ]
+        routes += [("GET", f"/{name}/find/{{instance}}", integrations.chatbot_find(name), False)
+                   for name in integrations.CHATBOTS]
+        routes += [("GET", f"/{name}/find/{{instance}}", integrations.event_find(name), False)
+                   for name in integrations.EVENTS]
         for method, template, handler, mutates in routes:
             self.route(method, template, partial(handler, self), mutates=mutates)
         # ref §2.2/#2223: restart is PUT in v1 and POST in v2; ref §3: verify-creds from 2.0.10 (commit 9f2801d2)
@@ -73,6 +81,9 @@ class EvolutionLab(EvolutionState, LabApp):
 
     async def not_found(self, request: Request) -> Response:
         return server.not_found(request)
+
+    async def __call__(self, request: Request) -> Response:
+        return server.express_headers(await super().__call__(request))
 
     # Scenario API: what WhatsApp and Chatwoot do to the server, besides calling its routes.
 

@@ -44,7 +44,7 @@ def new_token() -> str:
 
 
 def new_uuid() -> str:
-    """v1 ``instanceId`` (ref evolution-api.md §4.2: ``<uuid>``)."""
+    """An instance id: a UUID v4 (v1 ``instanceId``; v2 ``id``, observed on a real 2.3.6)."""
     return str(uuid.uuid4())
 
 
@@ -134,6 +134,16 @@ class Instance:
     chatwoot: ChatwootSettings | None = None
     connect_error: str | None = None
     message_count: int = 0
+    # v2 session fields of the row, written when Baileys closes for good (whatsapp.baileys.service.ts#L400-L424)
+    disconnection_object: str | None = None
+    disconnection_at: str | None = None
+    # What the instance's own store holds (findMessages / findContacts / findChats), v2 shapes
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    chats: list[dict[str, Any]] = field(default_factory=list)
+    # Chatbots configured per route family ("dify" -> bot rows) and event integrations ("Websocket" -> row)
+    bots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    event_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str = field(default_factory=prisma_now)
     updated_at: str = field(default_factory=prisma_now)
 

@@ -270,17 +270,32 @@ def fetch_row_v2(inst: Instance, ver: Version, client_name: str | None) -> dict[
         "profileName": inst.profile_name, "profilePicUrl": inst.profile_pic_url, "integration": inst.integration,
         "number": None, "businessId": None, "token": inst.token,
         "clientName": inst.client_name if inst.client_name is not None else client_name,
-        "disconnectionReasonCode": inst.disconnection_reason_code, "disconnectionObject": None,
-        "disconnectionAt": inst.updated_at if inst.disconnection_reason_code is not None else None,
+        "disconnectionReasonCode": inst.disconnection_reason_code,
+        "disconnectionObject": inst.disconnection_object,
+        "disconnectionAt": inst.disconnection_at or (inst.updated_at if inst.disconnection_reason_code is not None
+                                                     else None),
         "createdAt": inst.created_at, "updatedAt": inst.updated_at,
         "Chatwoot": chatwoot_row(inst, inst.chatwoot) if inst.chatwoot else None,
-        "Proxy": None, "Rabbitmq": None,
+        "Proxy": None, "Rabbitmq": event_row(inst, "Rabbitmq"),
     }
     if ver >= (2, 3, 0):
-        row["Nats"] = None
-    row.update({"Sqs": None, "Websocket": None, "Setting": setting_row(inst),
-                "_count": {"Message": inst.message_count, "Contact": 0, "Chat": 0}})
+        row["Nats"] = event_row(inst, "Nats")
+    row.update({"Sqs": event_row(inst, "Sqs"), "Websocket": event_row(inst, "Websocket"),
+                "Setting": setting_row(inst),
+                "_count": {"Message": max(inst.message_count, len(inst.messages)), "Contact": len(inst.contacts),
+                           "Chat": len(inst.chats)}})
     return row
+
+
+def event_row(inst: Instance, key: str) -> dict[str, Any] | None:
+    """An event integration's Prisma row (Rabbitmq, Sqs, Websocket, Nats) in fetchInstances: ``{id, enabled,
+    events, createdAt, updatedAt, instanceId}`` (event.controller.ts set(), 2.3.6), or null when never set."""
+    settings = inst.event_settings.get(key)
+    if settings is None:
+        return None
+    return {"id": settings.get("id", f"{key.lower()}-{inst.id[:8]}"), "enabled": bool(settings.get("enabled")),
+            "events": list(settings.get("events") or []), "createdAt": inst.created_at,
+            "updatedAt": inst.updated_at, "instanceId": inst.id}
 
 
 def fetch_row_v1(inst: Instance, expose: bool, server_url: str | None, chatwoot: dict[str, Any]) -> dict[str, Any]:

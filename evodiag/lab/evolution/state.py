@@ -5,11 +5,12 @@ it has done (deliveries, calls to Chatwoot, sent messages). Route handlers and s
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from evodiag.lab.evolution.model import ChatwootCall, Delivery, Instance, Version, new_cuid, new_uuid, parse_version
+from evodiag.lab.evolution.model import ChatwootCall, Delivery, Instance, Version, new_uuid, parse_version
 
 
 @dataclass
@@ -46,7 +47,22 @@ class EvolutionState:
     instance_token_fetch: bool = True
     disable_docs: bool = False
     disable_manager: bool = False
-    whatsapp_web_version: str = "2.3000.1027934701"  # observed §11
+    # GET / on 2.3.x reports the WhatsApp Web version it fetched from web.whatsapp.com/sw.js; only when that
+    # fails does it report the fallback built into its Baileys (2.3.6: 2.3000.1027934701, observed §11 on a
+    # server without WhatsApp connectivity; src/utils/fetchLatestWaWebVersion.ts).
+    whatsapp_web_version: str = "2.3000.1030415680"  # a current revision (reported on 2.2.3 in #2355, 2026-01)
+    fallback_whatsapp_web_version: str = "2.3000.1027934701"
+    # "ok", or no outbound access to WhatsApp: "dns-fail" (the lookup fails at once: GET / answers fast with
+    # the fallback) or "dns-timeout" (GET / waits ~25 s for DNS, then answers with the fallback).
+    whatsapp_egress: str = "ok"
+    # Realistic delays are given in real seconds and multiplied by time_scale (1.0 = as slow as a real server).
+    time_scale: float = 1.0
+    # *_ENABLED switches of the chatbot and event integrations (env var -> on); Evolution defaults them to off.
+    integration_flags: dict[str, bool] = field(default_factory=dict)
+    # The next N incoming messages are stored (as a history sync would) but skipped by the 2.3.x dedupe cache:
+    # "Message duplicated ignored: <id>" is logged and no webhook is sent (#1762, #2110).
+    dedupe_drop_next: int = 0
+    server_log: list[str] = field(default_factory=list)
     root_delay_s: float = 0.0
     connect_delay_s: float = 0.0
     chatwoot_webhook_delay_s: float = 0.0
@@ -72,6 +88,23 @@ class EvolutionState:
     conversation_cache: dict[str, Any] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
 
+    def delay(self, real_seconds: float) -> float:
+        """How long the lab waits for something that takes ``real_seconds`` on a real server."""
+        return max(0.0, real_seconds * self.time_scale)
+
+    @property
+    def reported_whatsapp_web_version(self) -> str:
+        return self.whatsapp_web_version if self.whatsapp_egress == "ok" else self.fallback_whatsapp_web_version
+
+    def flag(self, name: str) -> bool:
+        return self.integration_flags.get(name, False)
+
+    def log_line(self, level: str, context: str, text: str) -> None:
+        """One line in Evolution's log format: ``[Evolution API]  [<instance>]  v<version> ... <LEVEL> [ctx]``."""
+        stamp = time.strftime("%a %b %d %Y %H:%M:%S")
+        self.server_log.append(f"[Evolution API]    v{self.version}  1   -  {stamp}     {level}   [{context}]  "
+                               f"[string]  {text}")
+
     @property
     def ver(self) -> Version:
         return parse_version(self.version)
@@ -82,7 +115,7 @@ class EvolutionState:
 
     def fill_ids(self, inst: Instance) -> Instance:
         if not inst.id:
-            inst.id = new_uuid() if self.is_v1 else new_cuid()  # ref §4.2: v1 uuid, v2 cuid
+            inst.id = new_uuid()  # v1 uuid (ref §4.2); v2 too: 2.3.6 creates instances with a UUID v4 (observed)
         return inst
 
     def find_instance(self, name: str) -> Instance | None:

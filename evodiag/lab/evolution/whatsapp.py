@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from evodiag.lab.evolution import chatwoot_sync, payloads
-from evodiag.lab.evolution.model import Delivery, Instance, new_message_id
+from evodiag.lab.evolution.model import Delivery, Instance, new_cuid, new_message_id, prisma_now
 from evodiag.lab.evolution.outbound import client_for
 from evodiag.lab.evolution.outbound import deliver as send_event
 from evodiag.lab.evolution.state import EvolutionState
@@ -80,6 +80,26 @@ def upsert_data(lab: EvolutionState, inst: Instance, remote_jid: str, push_name:
     return data
 
 
+def store(inst: Instance, data: dict[str, Any]) -> dict[str, Any]:
+    """Keep a message in the instance's store the way findMessages returns it (its ``select`` at 2.3.6:
+    id, key, pushName, messageType, message, messageTimestamp, instanceId, source, contextInfo, MessageUpdate),
+    and upsert the contact and the chat it came from."""
+    record = {"id": new_cuid(), "key": dict(data["key"]), "pushName": data.get("pushName"),
+              "messageType": data.get("messageType", "conversation"), "message": data.get("message"),
+              "messageTimestamp": data.get("messageTimestamp"), "instanceId": inst.id,
+              "source": data.get("source", "android"), "contextInfo": data.get("contextInfo"), "MessageUpdate": []}
+    inst.messages.append(record)
+    remote = str(data["key"].get("remoteJid"))
+    now = prisma_now()
+    if not any(c.get("remoteJid") == remote for c in inst.contacts):  # UNVERIFIED: contact row columns
+        inst.contacts.append({"id": new_cuid(), "remoteJid": remote, "pushName": data.get("pushName"),
+                              "profilePicUrl": None, "createdAt": now, "updatedAt": now, "instanceId": inst.id})
+    if not any(c.get("remoteJid") == remote for c in inst.chats):  # UNVERIFIED: chat row columns
+        inst.chats.append({"id": new_cuid(), "remoteJid": remote, "name": data.get("pushName"), "labels": [],
+                           "createdAt": now, "updatedAt": now, "instanceId": inst.id})
+    return record
+
+
 async def receive(lab: EvolutionState, instance_name: str, from_number: str, text: str, *, repeat: int = 1,
                   push_name: str | None = None, entry_point_source: str | None = None) -> list[dict[str, Any]]:
     """WhatsApp delivers ``repeat`` distinct text messages from ``from_number``: each goes to the webhooks as
@@ -93,6 +113,14 @@ async def receive(lab: EvolutionState, instance_name: str, from_number: str, tex
         for _ in range(repeat):
             data = upsert_data(lab, inst, remote_jid, name, text, entry_point_source)
             inst.message_count += 1
+            if not lab.is_v1:
+                store(inst, data)
+            if lab.dedupe_drop_next > 0 and lab.ver >= (2, 3, 0):
+                # whatsapp.baileys.service.ts#L1133-L1141 (2.3.6): the id is already in the message cache
+                lab.dedupe_drop_next -= 1
+                lab.log_line("INFO", "ChannelStartupService", f"Message duplicated ignored: {data['key']['id']}")
+                out.append(data)
+                continue
             copies = max(1, lab.duplicate_deliveries) if lab.ver == (1, 8, 0) else 1
             for _copy in range(copies):
                 await send_event(lab, inst, "messages.upsert", data, client)  # fresh date_time each time

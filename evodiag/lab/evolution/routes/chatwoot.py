@@ -46,6 +46,8 @@ async def chatwoot_set(lab: EvolutionState, request: Request, instance: str) -> 
         except ChatwootError as exc:
             # observed §11: 500 with the message as a plain string, config saved anyway
             return error(500, str(exc))
+    if not v1:
+        data.setdefault("signDelimiter", None)  # a real 2.3.6 echoes "signDelimiter":null when not sent
     return Response.json({**data, "webhook_url": webhook_url}, 201)  # ref §5.2 (#L45-53): snake in v2 too
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -13,6 +14,9 @@ from evodiag.lab.evolution.outbound import client_for
 from evodiag.lab.evolution.payloads import error, schema_error, unauthorized, validate
 from evodiag.lab.evolution.state import EvolutionState
 from evodiag.lab.evolution.whatsapp import emit, start_connecting
+
+CREATE_QR_WAIT_S = 5.0  # create with qrcode:true waits this long for a QR before answering {"count":0}
+DELETE_ROWS_AFTER_S = 3.0  # delete answers 200 at once; the rows go this much later
 
 
 def _v1_chatwoot(lab: EvolutionState, inst: Instance) -> dict[str, Any]:
@@ -132,10 +136,13 @@ async def create(lab: EvolutionState, request: Request) -> Response:
         inst.chatwoot = settings_mod.chatwoot_from_create(lab, body, name)
     lab.instances.append(inst)
     qrcode = bool(body.get("qrcode"))
-    if not lab.is_v1 or qrcode:
+    if qrcode:
         async with client_for(lab) as client:
-            # v2 connects on create; v1 only with qrcode; only qrcode:true blocks waiting for a QR (§11)
-            await start_connecting(lab, inst, client, wait=qrcode)
+            # Only qrcode:true connects on create (a real 2.3.6 leaves qrcode:false instances `close`); it
+            # then waits for the QR and answers {"count":0} after about 5 s when none comes (observed §11)
+            await start_connecting(lab, inst, client, wait=True)
+        if not inst.qr_available:
+            await asyncio.sleep(lab.delay(CREATE_QR_WAIT_S))
     resp = settings_mod.response_v1(lab, inst, body, qrcode) if lab.is_v1 else \
         settings_mod.response_v2(lab, inst, body, qrcode)
     return Response.json(resp, 201)
@@ -174,5 +181,12 @@ async def delete(lab: EvolutionState, request: Request, instance: str) -> Respon
     inst = guards.instance(lab, request, instance)
     if isinstance(inst, Response):
         return inst
-    lab.instances.remove(inst)
+    lab.spawn(_remove_later(lab, inst))
     return Response.json({"status": "SUCCESS", "error": False, "response": {"message": "Instance deleted"}})
+
+
+async def _remove_later(lab: EvolutionState, inst: Instance) -> None:
+    """A real 2.3.6 answers delete at once and removes the instance's rows a few seconds later (observed)."""
+    await asyncio.sleep(lab.delay(DELETE_ROWS_AFTER_S))
+    if inst in lab.instances:
+        lab.instances.remove(inst)
