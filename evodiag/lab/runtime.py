@@ -29,6 +29,7 @@ from evodiag.lab.deployment import (
 from evodiag.lab.dns import DnsServer
 from evodiag.lab.evolution.app import EvolutionLab
 from evodiag.lab.evolution.model import ChatwootSettings, WebhookConfig
+from evodiag.lab.evolution.state import DEFAULT_TIME_SCALE
 from evodiag.lab.openim import OpenIMLab
 from evodiag.lab.s3 import S3Lab
 from evodiag.lab.scenarios import SCENARIOS
@@ -102,13 +103,10 @@ async def _generate_traffic(lab: Lab) -> None:
     await lab.openim.simulate_single_msg("u1", "u2")
 
 
-LAB_TIME_SCALE = 0.02  # 5 s -> 0.1 s
-
-
 @contextmanager
 def start_lab(scenario: str = "healthy", *, evolution_version: str | None = None,
               chatwoot_version: str | None = None, locale: str | None = None, latency_ms: float = 0,
-              generate_traffic: bool = True, time_scale: float = LAB_TIME_SCALE) -> Iterator[Lab]:
+              generate_traffic: bool = True, time_scale: float = DEFAULT_TIME_SCALE) -> Iterator[Lab]:
     """Start the lab for ``scenario``. ``time_scale`` multiplies the real servers' delays (5 s create with a QR
     request, rows removed seconds after delete, 25 s GET / without WhatsApp DNS): the default keeps tests and
     ``evodiag demo`` fast; 1.0 is real time."""

@@ -10,6 +10,7 @@ from 2.3.0; an older server answers their routes with Express's 404 ``Cannot GET
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,10 +81,9 @@ async def _row(ctx: ProbeContext) -> dict[str, Any]:
 async def survey(ctx: ProbeContext) -> Survey | Outcome:
     version = server_version(ctx) or (2, 3, 6)
     result = Survey([], [], {}, [])
-    for item in CHATBOTS:
-        if version < item.since:
-            continue
-        exchange = await _find(ctx, item)
+    chatbots = [item for item in CHATBOTS if version >= item.since]
+    answers = await asyncio.gather(*(_find(ctx, item) for item in chatbots))
+    for item, exchange in zip(chatbots, answers, strict=True):
         disabled = _disabled_message(exchange)
         if disabled:
             result.off.append(item)

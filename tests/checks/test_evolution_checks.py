@@ -646,3 +646,132 @@ def test_known_issues_waits_for_observers_in_its_own_stage(serve: Serve) -> None
     url = serve_lab(serve, lab_with("2.3.6", shop(state="close", qr_available=True)))
     results = run(url, catalog=catalog)  # evolution.qr skipped (no --allow-connect): the issue is raised here
     assert results["evolution.known_issues"].status is Status.WARN
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 13: evolution.session, evolution.integrations, evolution.lid, no WhatsApp egress, webhook.dedupe_drop
+# ---------------------------------------------------------------------------------------------------------------
+
+SESSION = ("evolution.reachable", "evolution.auth", "evolution.instance", "evolution.session")
+
+
+@pytest.mark.parametrize(("fields", "status", "words"), [
+    ({"state": "close", "db_status": "close", "disconnection_reason_code": 401,
+      "disconnection_object": '{"error":{"data":{"tag":"stream:error","attrs":{"code":"401"},"content":[{"tag":'
+                              '"conflict","attrs":{"type":"device_removed"}}]}}}'}, "fail", "device_removed"),
+    ({"state": "close", "db_status": "close", "disconnection_reason_code": 401}, "fail", "logged out"),
+    ({"state": "close", "db_status": "close", "disconnection_reason_code": 403}, "fail", "forbidden"),
+    ({"state": "close", "db_status": "close", "disconnection_reason_code": 406}, "fail", "final"),
+    ({"state": "close", "db_status": "close", "disconnection_reason_code": 440}, "fail", "replaced"),
+    ({"state": "connecting", "db_status": "close", "disconnection_reason_code": 515}, "warn", "515"),
+    ({"state": "close", "db_status": "open"}, "fail", "zombie"),
+    # an old code on a re-paired instance is history: Evolution never clears it
+    ({"state": "open", "db_status": "open", "disconnection_reason_code": 401}, "pass", "history"),
+    ({"state": "open"}, "pass", "no recorded disconnection"),
+])
+def test_session_reasons(serve: Serve, fields: dict[str, Any], status: str, words: str) -> None:
+    url = serve_lab(serve, lab_with("2.3.6", shop(**fields)))
+    result = run(url, only=SESSION)["evolution.session"]
+    assert (result.status.value, words in result.message) == (status, True), result.message
+
+
+def test_session_skips_v1(serve: Serve) -> None:
+    url = serve_lab(serve, lab_with("1.8.2", shop(state="close", disconnection_reason_code=401)))
+    assert run(url, only=SESSION)["evolution.session"].status is Status.SKIP
+
+
+INTEGRATIONS = ("evolution.reachable", "evolution.auth", "evolution.instance", "evolution.integrations")
+
+
+def test_integrations_event_configured_while_the_server_has_it_off(serve: Serve) -> None:
+    inst = shop(event_settings={"Websocket": {"enabled": True, "events": ["MESSAGES_UPSERT"]}})
+    url = serve_lab(serve, lab_with("2.3.6", inst))
+    result = run(url, only=INTEGRATIONS)["evolution.integrations"]
+    assert result.status is Status.FAIL and "WEBSOCKET_ENABLED" in result.message, result.message
+
+
+def test_integrations_switched_on_pass_and_list_the_bots(serve: Serve) -> None:
+    inst = shop(bots={"typebot": [{"id": "t1", "enabled": True}]},
+                event_settings={"Websocket": {"enabled": True, "events": []}})
+    lab = lab_with("2.3.6", inst, integration_flags={"TYPEBOT_ENABLED": True, "WEBSOCKET_ENABLED": True})
+    result = run(serve_lab(serve, lab), only=INTEGRATIONS)["evolution.integrations"]
+    assert result.status is Status.PASS and "Typebot (1 bot(s))" in result.message and "WebSocket" in result.message
+    assert any('"Dify is disabled"' in n for n in result.notes), result.notes  # explained before a user sees it
+
+
+def test_integrations_on_an_older_v2_skip_the_routes_it_lacks(serve: Serve) -> None:
+    lab = lab_with("2.2.3", shop())
+    result = run(serve_lab(serve, lab), only=INTEGRATIONS)["evolution.integrations"]
+    assert result.status is Status.PASS and "n8n" not in result.message, result.message
+    assert not any(e.path.startswith("/n8n/") for e in lab.requests())
+
+
+LID = ("evolution.reachable", "evolution.auth", "evolution.instance", "evolution.lid")
+
+
+@pytest.mark.parametrize(("version", "status", "field"), [
+    ("2.3.6", "warn", "remoteJidAlt"), ("2.3.4", "warn", "senderPn"), ("2.2.3", "fail", "remoteJidAlt"),
+])
+def test_lid_contacts_by_release(serve: Serve, version: str, status: str, field: str) -> None:
+    from evodiag.lab.evolution.whatsapp import store
+
+    lab = lab_with(version, shop())
+    inst = lab.require("shop")
+    key: dict[str, Any] = {"remoteJid": "210987654321098@lid", "fromMe": False, "id": "AB12"}
+    if version >= "2.3.5":
+        key["remoteJidAlt"] = "5511999990001@s.whatsapp.net"
+    elif version >= "2.3.0":
+        key["senderPn"] = "5511999990001@s.whatsapp.net"
+    store(inst, {"key": key, "messageTimestamp": 1_760_000_000})
+    result = run(serve_lab(serve, lab), only=LID)["evolution.lid"]
+    assert result.status.value == status and field in result.message + " ".join(result.notes), result.message
+    assert not [e for e in lab.requests(mutating=True)]  # the POST queries change nothing
+
+
+def test_no_egress_with_a_hanging_root_names_outbound_access(serve: Serve) -> None:
+    """The DNS-timeout variant: GET / outlasts evodiag's own timeout (20 s on evolution.reachable) and other
+    routes answer; state and qr then name missing outbound access, not pairing or a version mismatch."""
+    lab = lab_with("2.3.6", shop(state="connecting", db_status="close"), whatsapp_egress="dns-timeout",
+                   time_scale=1.0)
+    url = serve_lab(serve, lab)
+    results = run(url, only=("evolution.reachable", "evolution.auth", "evolution.instance",
+                             "evolution.instance.state", "evolution.qr"), allow=frozenset({"connect"}))
+    assert results["evolution.reachable"].status is Status.WARN
+    assert "web.whatsapp.com" in results["evolution.reachable"].message
+    for cid in ("evolution.instance.state", "evolution.qr"):
+        assert results[cid].status is Status.FAIL and "outbound access" in results[cid].message, results[cid].message
+        assert "no answer within" in results[cid].message
+
+
+def test_no_egress_fast_dns_failure(serve: Serve) -> None:
+    lab = lab_with("2.3.6", shop(state="connecting", db_status="close"), whatsapp_egress="dns-fail")
+    results = run(serve_lab(serve, lab), only=("evolution.reachable", "evolution.auth", "evolution.instance",
+                                               "evolution.instance.state", "evolution.qr"),
+                  allow=frozenset({"connect"}))
+    assert results["evolution.reachable"].status is Status.WARN and "2.3000.1027934701" in \
+        results["evolution.reachable"].message
+    assert "fallback" in results["evolution.qr"].message and "version mismatch" in results["evolution.qr"].message
+
+
+def test_dedupe_drop_on_2_2_is_a_plain_warning(serve: Serve, tmp_path: Any) -> None:
+    """Stored but not delivered on a release without the dedupe cache: a warning that names no 2.3.x issue."""
+    import json
+    import time
+
+    from evodiag.lab.evolution.whatsapp import store
+
+    lab = lab_with("2.2.3", shop())
+    inst = lab.require("shop")
+    now = int(time.time())
+    store(inst, {"key": {"remoteJid": "5511999990001@s.whatsapp.net", "fromMe": False, "id": "DELIVERED"},
+                 "messageTimestamp": now})
+    store(inst, {"key": {"remoteJid": "5511999990001@s.whatsapp.net", "fromMe": False, "id": "MISSING"},
+                 "messageTimestamp": now})
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text(json.dumps({"received_at": now + 0.2, "method": "POST", "path": "/hook", "headers": {},
+                                   "body": {"event": "messages.upsert", "instance": "shop",
+                                            "data": {"key": {"id": "DELIVERED"}, "messageTimestamp": now}}}) + "\n")
+    result = run(serve_lab(serve, lab), only=("evolution.reachable", "evolution.auth", "evolution.instance",
+                                              "webhook.dedupe_drop"), webhook__capture=str(capture))
+    dedupe = result["webhook.dedupe_drop"]
+    assert dedupe.status is Status.WARN and "MISSING" in dedupe.message and "DELIVERED" not in dedupe.message

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -28,6 +29,7 @@ Serve = Callable[[LabApp], str]
 UNAUTHORIZED = b'{"status":401,"error":"Unauthorized","response":{"message":"Unauthorized"}}'
 MISSING_KEY_403 = (b'{"status":403,"error":"Forbidden","response":{"message":["Missing global api key",'
                    b'"The global api key must be set"]}}')
+UUID_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 CHATWOOT_DISABLED = b'{"status":400,"error":"Bad Request","response":{"message":["Chatwoot is disabled"]}}'
 
 
@@ -159,13 +161,14 @@ def test_unknown_route_and_restart_method(serve: Serve) -> None:
     # ref §3: 2.0.10–2.2.3 add clientName, no swagger
     ("2.2.3", '{"status":200,"message":"Welcome to the Evolution API, it is working!","version":"2.2.3",'
               '"clientName":"evolution","manager":"http://H/manager","documentation":"https://doc.evolution-api.com"}'),
-    # ref §3 + observed §11 (key order): 2.3.0+ add whatsappWebVersion
+    # ref §3 + observed §11 (key order): 2.3.0+ add whatsappWebVersion; §11's server had no WhatsApp egress, so
+    # it reported Baileys' fallback version (the lab's dns-fail egress below)
     ("2.3.6", '{"status":200,"message":"Welcome to the Evolution API, it is working!","version":"2.3.6",'
               '"clientName":"evolution","manager":"http://H/manager","documentation":"https://doc.evolution-api.com",'
               '"whatsappWebVersion":"2.3000.1027934701"}'),
 ])
 def test_root_per_version(serve: Serve, version: str, template: str) -> None:
-    _lab, c = start(serve, version)
+    _lab, c = start(serve, version, whatsapp_egress="dns-fail")
     r = c.get("/")
     assert r.status_code == 200
     assert r.content == template.replace("H", host_of(c)).encode()
@@ -233,7 +236,7 @@ def test_fetch_instances_v2_shape_and_client_filter(serve: Serve) -> None:
                              "updatedAt", "Chatwoot", "Proxy", "Rabbitmq", "Nats", "Sqs", "Websocket", "Setting",
                              "_count"]
     assert rows[0]["connectionStatus"] == "close" and rows[0]["token"] == a.token
-    assert re.fullmatch(r"c[a-z0-9]{24}", a.id)
+    assert UUID_V4.match(a.id)  # a real 2.3.6 creates instance ids with uuid v4, not Prisma's cuid
     # §11: ?instanceId works; ?instanceName=nope -> 404 Instance "nope" not found
     assert c.get(f"/instance/fetchInstances?instanceId={a.id}", headers={"apikey": GK}).json()[0]["name"] == "a"
     r = c.get("/instance/fetchInstances?instanceName=nope", headers={"apikey": GK})
@@ -320,7 +323,7 @@ def test_logout_and_delete(serve: Serve) -> None:
     r = c.delete("/instance/delete/lab2", headers={"apikey": GK})  # §11
     assert (r.status_code, r.content) == (
         200, b'{"status":"SUCCESS","error":false,"response":{"message":"Instance deleted"}}')
-    assert lab.find_instance("lab2") is None
+    assert lab.find_instance("lab2") is not None  # the rows go a few seconds later (see the test below)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -858,3 +861,133 @@ def test_compose_hosts_mapping_and_loopback_only(serve: Serve) -> None:
     lab.find_instance("lab1").webhook = WebhookConfig(url="https://evolution.example.com/hook")  # type: ignore[union-attr]
     asyncio.run(lab.deliver("lab1", "messages.upsert", {}))
     assert lab.deliveries[-1].error == "getaddrinfo ENOTFOUND evolution.example.com" and len(rx.got) == 1
+
+
+# --- Issue 13: fidelity to a real 2.3.6, measured side by side --------------------------------------------------
+
+
+def test_v2_instance_ids_are_uuid_v4(serve: Serve) -> None:
+    lab, c = start(serve, "2.3.6")
+    lab.add_instance("seeded")
+    created = c.post("/instance/create", headers={"apikey": GK},
+                     json={"instanceName": "made", "integration": "WHATSAPP-BAILEYS"}).json()
+    assert UUID_V4.match(created["instance"]["instanceId"]), created["instance"]
+    rows = c.get("/instance/fetchInstances", headers={"apikey": GK}).json()
+    assert [bool(UUID_V4.match(r["id"])) for r in rows] == [True, True], [r["id"] for r in rows]
+
+
+def test_create_without_qrcode_leaves_the_instance_close(serve: Serve) -> None:
+    lab, c = start(serve, "2.3.6")
+    body = c.post("/instance/create", headers={"apikey": GK},
+                  json={"instanceName": "quiet", "integration": "WHATSAPP-BAILEYS", "qrcode": False}).json()
+    assert body["instance"]["status"] == "close" and "qrcode" not in body
+    assert c.get("/instance/connectionState/quiet", headers={"apikey": GK}).content == \
+        b'{"instance":{"instanceName":"quiet","state":"close"}}'
+    assert lab.deliveries == []  # no connection.update: nothing connected
+
+
+def test_create_with_qrcode_connects_and_waits_about_5_s_for_a_qr(serve: Serve) -> None:
+    _lab, c = start(serve, "2.3.6", time_scale=0.1)  # 5 s real -> 0.5 s
+    started = time.monotonic()
+    body = c.post("/instance/create", headers={"apikey": GK},
+                  json={"instanceName": "waits", "integration": "WHATSAPP-BAILEYS", "qrcode": True}).json()
+    waited = time.monotonic() - started
+    assert body["instance"]["status"] == "connecting" and body["qrcode"] == {"count": 0}
+    assert waited >= 0.45  # the scaled 5 s wait happened (a lower bound: sleeping never returns early)
+
+
+def test_chatwoot_set_echoes_sign_delimiter_null(serve: Serve) -> None:
+    lab, c = start(serve, "2.3.6")
+    lab.add_instance("cw")
+    r = c.post("/chatwoot/set/cw", headers={"apikey": GK}, json={
+        "enabled": True, "accountId": "1", "token": "t0k3n", "url": "http://chatwoot:3000", "signMsg": False,
+        "reopenConversation": True, "conversationPending": False})
+    assert r.status_code == 201 and b'"signDelimiter":null' in r.content, r.content
+
+
+def test_delete_answers_at_once_and_removes_the_rows_later(serve: Serve) -> None:
+    lab, c = start(serve, "2.3.6", time_scale=0.1)  # rows go 3 s later -> 0.3 s
+    lab.add_instance("gone")
+    r = c.delete("/instance/delete/gone", headers={"apikey": GK})
+    assert (r.status_code, r.content) == (
+        200, b'{"status":"SUCCESS","error":false,"response":{"message":"Instance deleted"}}')
+    assert [row["name"] for row in c.get("/instance/fetchInstances", headers={"apikey": GK}).json()] == ["gone"]
+    for _ in range(100):  # a generous bound: only a hang exceeds it
+        if c.get("/instance/fetchInstances", headers={"apikey": GK}).json() == []:
+            break
+        time.sleep(0.05)
+    assert c.get("/instance/fetchInstances", headers={"apikey": GK}).json() == []
+
+
+def test_express_headers(serve: Serve) -> None:
+    import base64
+    import hashlib
+    from email.utils import parsedate_to_datetime
+
+    lab, c = start(serve, "2.3.6")
+    r = c.get("/")
+    assert r.headers["x-powered-by"] == "Express" and r.headers["keep-alive"] == "timeout=5"
+    # the etag module: W/"<length in hex>-<first 27 base64 characters of the body's SHA-1>"
+    digest = base64.b64encode(hashlib.sha1(r.content).digest()).decode()[:27]
+    assert r.headers["etag"] == f'W/"{len(r.content):x}-{digest}"'
+    assert parsedate_to_datetime(r.headers["date"]).tzinfo is not None
+    lab.add_instance("quiet")
+    empty = c.get("/websocket/find/quiet", headers={"apikey": GK})  # json(undefined): no body, so no ETag
+    assert empty.content == b"" and "etag" not in empty.headers and empty.headers["x-powered-by"] == "Express"
+
+
+def test_only_a_server_without_whatsapp_egress_reports_the_fallback_version(serve: Serve) -> None:
+    lab, c = start(serve, "2.3.6")
+    healthy = c.get("/").json()["whatsappWebVersion"]
+    assert healthy != "2.3000.1027934701" and healthy.startswith("2.3000.")
+    lab.whatsapp_egress = "dns-fail"
+    assert c.get("/").json()["whatsappWebVersion"] == "2.3000.1027934701"
+
+
+def test_root_waits_for_the_dns_timeout_without_egress(serve: Serve) -> None:
+    _lab, c = start(serve, "2.3.6", time_scale=0.02, whatsapp_egress="dns-timeout")  # 25 s -> 0.5 s
+    started = time.monotonic()
+    body = c.get("/").json()
+    assert time.monotonic() - started >= 0.45 and body["whatsappWebVersion"] == "2.3000.1027934701"
+
+
+@pytest.mark.parametrize(("route", "flag", "message"), [
+    ("dify", "DIFY_ENABLED", "Dify is disabled"), ("typebot", "TYPEBOT_ENABLED", "Typebot is disabled"),
+    ("openai", "OPENAI_ENABLED", "Openai is disabled"), ("n8n", "N8N_ENABLED", "N8n is disabled"),
+])
+def test_chatbot_find_behind_its_switch(serve: Serve, route: str, flag: str, message: str) -> None:
+    lab, c = start(serve, "2.3.6")
+    lab.add_instance("bots", bots={route: [{"id": "b1", "enabled": True}]})
+    r = c.get(f"/{route}/find/bots", headers={"apikey": GK})
+    assert (r.status_code, r.content) == (400, envelope(400, "Bad Request", f'["{message}"]'))
+    lab.integration_flags[flag] = True
+    assert c.get(f"/{route}/find/bots", headers={"apikey": GK}).json() == [{"id": "b1", "enabled": True}]
+
+
+def test_event_find_is_an_empty_200_when_switched_off(serve: Serve) -> None:
+    lab, c = start(serve, "2.3.6")
+    lab.add_instance("ev", event_settings={"Websocket": {"enabled": True, "events": ["MESSAGES_UPSERT"]}})
+    r = c.get("/websocket/find/ev", headers={"apikey": GK})
+    assert (r.status_code, r.content) == (200, b"")
+    row = c.get("/instance/fetchInstances", headers={"apikey": GK}).json()[0]
+    assert row["Websocket"]["enabled"] is True and row["Rabbitmq"] is None
+    lab.integration_flags["WEBSOCKET_ENABLED"] = True
+    assert c.get("/websocket/find/ev", headers={"apikey": GK}).json()["events"] == ["MESSAGES_UPSERT"]
+
+
+def test_find_messages_pages_and_time_window(serve: Serve) -> None:
+    from evodiag.lab.evolution.whatsapp import store
+
+    lab, c = start(serve, "2.3.6")
+    inst = lab.add_instance("store")
+    for i in range(3):
+        store(inst, {"key": {"remoteJid": "5511900000000@s.whatsapp.net", "fromMe": False, "id": f"ID{i}"},
+                     "messageTimestamp": 1_700_000_000 + i * 100})
+    body = c.post("/chat/findMessages/store", headers={"apikey": GK}, json={
+        "where": {"messageTimestamp": {"gte": "2023-11-14T22:14:00.000Z", "lte": "2023-11-14T22:16:00.000Z"}},
+        "offset": 50, "page": 1}).json()
+    assert [r["key"]["id"] for r in body["messages"]["records"]] == ["ID1"]
+    everything = c.post("/chat/findMessages/store", headers={"apikey": GK}, json={"where": {}}).json()
+    assert everything["messages"]["total"] == 3 and everything["messages"]["records"][0]["key"]["id"] == "ID2"
+    assert [lc["remoteJid"] for lc in c.post("/chat/findContacts/store", headers={"apikey": GK},
+                                             json={"where": {}}).json()] == ["5511900000000@s.whatsapp.net"]

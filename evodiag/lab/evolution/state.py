@@ -12,6 +12,8 @@ from typing import Any
 
 from evodiag.lab.evolution.model import ChatwootCall, Delivery, Instance, Version, new_uuid, parse_version
 
+DEFAULT_TIME_SCALE = 0.02
+
 
 @dataclass
 class EvolutionState:
@@ -55,8 +57,9 @@ class EvolutionState:
     # "ok", or no outbound access to WhatsApp: "dns-fail" (the lookup fails at once: GET / answers fast with
     # the fallback) or "dns-timeout" (GET / waits ~25 s for DNS, then answers with the fallback).
     whatsapp_egress: str = "ok"
-    # Realistic delays are given in real seconds and multiplied by time_scale (1.0 = as slow as a real server).
-    time_scale: float = 1.0
+    # Realistic delays are given in real seconds and multiplied by time_scale: 1.0 is as slow as a real server,
+    # the default keeps tests and `evodiag demo` fast (5 s -> 0.1 s).
+    time_scale: float = DEFAULT_TIME_SCALE
     # *_ENABLED switches of the chatbot and event integrations (env var -> on); Evolution defaults them to off.
     integration_flags: dict[str, bool] = field(default_factory=dict)
     # The next N incoming messages are stored (as a history sync would) but skipped by the 2.3.x dedupe cache:
