@@ -105,9 +105,9 @@ def emit(report: RunReport, args: RunArgs) -> None:
     redactor = common.redactor_for(report, shareable=fmt != "text")
     output = args.output
     if output:
-        text = render(report, fmt, redactor, verbose=args.verbose)
+        rendered = render(report, fmt, redactor, verbose=args.verbose)
         try:
-            Path(output).write_text(text, encoding="utf-8")
+            Path(output).write_text(rendered, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from None
         print(common.headline(report), file=sys.stderr)
