@@ -85,11 +85,20 @@ class Endpoint:
 
     @property
     def shown(self) -> str:
-        return mask_url(self.var.value.strip())
+        return shown_uri(self.var.value)
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def shown_uri(value: str) -> str:
+    """A connection URI fit to print: the password masked, also when the URI is too broken for ``mask_url``
+    (``user:secret@host`` without a scheme parses as scheme ``user``)."""
+    masked = mask_url(value.strip())
+    if "@" in masked and "***@" not in masked:
+        return "***@" + masked.rsplit("@", 1)[1]
+    return masked
 
 
 def _split(value: str) -> SplitResult | None:
@@ -184,7 +193,7 @@ def database(scope: Scope, sources: ConfigSources) -> list[Finding]:
     if uri is None or not uri.value.strip():
         if wrong is not None and wrong.value.strip():
             return [Finding("wrong_name", {"origin": wrong.origin, "where": scope.where, "file": wrong.file,
-                                            "url": mask_url(wrong.value.strip()),
+                                            "url": shown_uri(wrong.value),
                                             "evolution_service": evolution_service(scope)},
                             [f"{wrong.origin}: DATABASE_URL is set, but Evolution's Prisma schema reads "
                              "DATABASE_CONNECTION_URI",
@@ -203,7 +212,7 @@ def database(scope: Scope, sources: ConfigSources) -> list[Finding]:
                                 [f"{origin}: DATABASE_PROVIDER={provider} is not postgresql, mysql or psql_bouncer"]))
     ep = endpoint("database", uri)
     if ep is None:
-        findings.append(Finding("malformed", {"origin": uri.origin, "url": mask_url(uri.value.strip())},
+        findings.append(Finding("malformed", {"origin": uri.origin, "url": shown_uri(uri.value)},
                                 [f"{uri.origin}: DATABASE_CONNECTION_URI has no scheme://host"]))
         return findings
     expected = DB_PROVIDERS.get(provider)
@@ -242,7 +251,7 @@ def _shared_prefix(scope: Scope, sources: ConfigSources, ep: Endpoint) -> Findin
 
 
 def redis(scope: Scope, sources: ConfigSources) -> list[Finding]:
-    wrong = [Finding("wrong_name", {"origin": var.origin, "var": var.name, "url": mask_url(var.value.strip())},
+    wrong = [Finding("wrong_name", {"origin": var.origin, "var": var.name, "url": shown_uri(var.value)},
                      [f"{var.origin}: {var.name} is not read by Evolution API; it reads CACHE_REDIS_URI"])
              for var in (scope.get(n) for n in WRONG_REDIS_NAMES) if var is not None]
     if scope.unknown("CACHE_REDIS_URI"):
@@ -273,7 +282,7 @@ def _redis_uri(scope: Scope, sources: ConfigSources) -> list[Finding]:
                                 [f"{enabled.origin}: CACHE_REDIS_ENABLED=true, but CACHE_REDIS_URI is empty"]))
         return findings
     if ep is None or ep.scheme not in ("redis", "rediss"):
-        findings.append(Finding("bad_scheme", {"origin": uri.origin, "url": mask_url(uri.value.strip())},
+        findings.append(Finding("bad_scheme", {"origin": uri.origin, "url": shown_uri(uri.value)},
                                 [f"{uri.origin}: CACHE_REDIS_URI is not redis://host:port or rediss://host:port"]))
         return findings
     if is_local_host(ep.host) and in_container(scope, sources):
@@ -303,7 +312,7 @@ def rabbitmq(scope: Scope, sources: ConfigSources) -> list[Finding]:
                         [f"{enabled.origin}: RABBITMQ_ENABLED=true, but RABBITMQ_URI is empty"])]
     ep = endpoint("rabbitmq", uri)
     if ep is None or ep.scheme not in ("amqp", "amqps"):
-        return [Finding("bad_scheme", {"origin": uri.origin, "url": mask_url(uri.value.strip())},
+        return [Finding("bad_scheme", {"origin": uri.origin, "url": shown_uri(uri.value)},
                         [f"{uri.origin}: RABBITMQ_URI is not amqp://user:password@host:5672/vhost"])]
     findings: list[Finding] = []
     if is_local_host(ep.host) and in_container(scope, sources):

@@ -233,3 +233,14 @@ def test_phone_version(catalog: Catalog, tmp_path: Path, tag: str, value: str, s
 
 def test_phone_version_unset_passes(catalog: Catalog, tmp_path: Path) -> None:
     assert run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n")["config.phone_version"].status is Status.PASS
+
+
+@pytest.mark.parametrize("env_text,check", [
+    (f"DATABASE_CONNECTION_URI=evo:{SECRET}@pg:5432/evolution\n", "config.database"),
+    (f"CACHE_REDIS_ENABLED=true\nCACHE_REDIS_URI=default:{SECRET}@cache:6379\n", "config.redis"),
+    (f"RABBITMQ_ENABLED=true\nRABBITMQ_URI=evo:{SECRET}@broker:5672\n", "config.rabbitmq"),
+])
+def test_a_broken_uri_never_shows_its_password(catalog: Catalog, tmp_path: Path, env_text: str, check: str) -> None:
+    result = run(catalog, tmp_path, env_text)[check]
+    assert result.status is Status.FAIL and "***@" in result.message, result.message
+    assert SECRET not in text(result)
