@@ -150,6 +150,9 @@ def _in_compose(lab: Lab, *backing: tuple[str, str]) -> None:
     """Evolution in a container: a compose file whose Evolution service reads the lab's evolution.env, next to the
     given (service, image) backing services. Config checks then judge localhost as the container itself."""
     services = "".join(f"  {name}:\n    image: {image}\n" for name, image in backing)
+    if "CACHE_REDIS_" not in (lab.workdir / "evolution.env").read_text():
+        # Without any CACHE_REDIS_* line the image's built-in .env turns Redis on at localhost (config.redis).
+        _append_env(lab, "CACHE_REDIS_ENABLED=false\nCACHE_LOCAL_ENABLED=true\n")
     compose = lab.workdir / "docker-compose.yml"
     compose.write_text(
         "services:\n"

@@ -261,6 +261,23 @@ def redis(scope: Scope, sources: ConfigSources) -> list[Finding]:
     return findings + wrong if findings or wrong else [_redis_ok(scope)]
 
 
+def _runs_image(scope: Scope) -> bool:
+    """A compose service running a v2 Evolution image (or an untagged one, which pulls a v2 ``latest``)."""
+    return scope.service is not None and scope.image is not None and scope.generation != 1
+
+
+def _image_redis_default(scope: Scope, sources: ConfigSources) -> Finding:
+    """Neither CACHE_REDIS_ENABLED nor CACHE_REDIS_URI is set for the container: the image's own .env decides.
+    Evolution's Dockerfile copies .env.example to the image's .env (``COPY ./.env.example ./.env``, 2.2.0-2.3.6)
+    and env.config.ts loads it with dotenv, which fills only unset variables: Redis on, at localhost."""
+    name = compose_service_for(scope, sources, "redis") or "redis"
+    return Finding("image_default", {"where": scope.where, "label": scope.label, "image": scope.image or "",
+                                     "service": name, "evolution_service": evolution_service(scope)},
+                   [f"{scope.anchor}: neither CACHE_REDIS_ENABLED nor CACHE_REDIS_URI is set for {scope.label}",
+                    f"{scope.image}: the image's built-in .env (a copy of .env.example) sets CACHE_REDIS_ENABLED=true "
+                    "and CACHE_REDIS_URI=redis://localhost:6379/6"])
+
+
 def _redis_ok(scope: Scope) -> Finding:
     enabled, ep = scope.get("CACHE_REDIS_ENABLED"), endpoint("redis", scope.get("CACHE_REDIS_URI"))
     if enabled is None or enabled.value != "true" or ep is None:
@@ -272,6 +289,8 @@ def _redis_ok(scope: Scope) -> Finding:
 def _redis_uri(scope: Scope, sources: ConfigSources) -> list[Finding]:
     enabled, uri = scope.get("CACHE_REDIS_ENABLED"), scope.get("CACHE_REDIS_URI")
     findings: list[Finding] = []
+    if enabled is None and uri is None and _runs_image(scope):
+        return [_image_redis_default(scope, sources)]
     if enabled is None or enabled.value != "true":
         if enabled is not None and enabled.value.strip().lower() in _TRUTHY:
             findings.append(_not_true(enabled))

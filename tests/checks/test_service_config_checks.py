@@ -244,3 +244,13 @@ def test_a_broken_uri_never_shows_its_password(catalog: Catalog, tmp_path: Path,
     result = run(catalog, tmp_path, env_text)[check]
     assert result.status is Status.FAIL and "***@" in result.message, result.message
     assert SECRET not in text(result)
+
+
+def test_a_container_without_redis_settings_gets_the_images_localhost_default(catalog: Catalog,
+                                                                              tmp_path: Path) -> None:
+    result = run(catalog, tmp_path, "SERVER_URL=http://evolution-api:8080\n", with_compose="v2.3.6")["config.redis"]
+    assert result.status is Status.FAIL and "built-in .env" in result.message
+    assert "redis://cache:6379/6" in text(result)  # the compose Redis service, by its image
+    off = "SERVER_URL=http://evolution-api:8080\nCACHE_REDIS_ENABLED=false\nCACHE_LOCAL_ENABLED=true\n"
+    assert run(catalog, tmp_path, off, with_compose="v2.3.6")["config.redis"].status is Status.PASS
+    assert run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n")["config.redis"].status is Status.PASS  # no image
