@@ -409,6 +409,13 @@ def release_default(version: str | None) -> str | None:
 
 def phone_version(scope: Scope, sources: ConfigSources) -> list[Finding]:
     var = scope.get("CONFIG_SESSION_PHONE_VERSION")
+    if var is None and _runs_image(scope) and scope.version and scope.version.startswith("2.2."):
+        # 2.2.x images carry .env.example as their .env, with the version pinned (see _image_redis_default).
+        pinned = RELEASE_PHONE_VERSIONS["2.2"]
+        return [Finding("image_default", {"label": scope.label, "image": scope.image, "value": pinned,
+                                          "newest": NEWEST_KNOWN_WA_VERSION, "where": scope.where},
+                        [f"{scope.anchor}: CONFIG_SESSION_PHONE_VERSION is not set for {scope.label}",
+                         f"{scope.image}: the image's built-in .env pins CONFIG_SESSION_PHONE_VERSION={pinned}"])]
     if var is None or not var.value.strip():
         return [Finding("unset", {"label": scope.label})]
     if scope.unknown("CONFIG_SESSION_PHONE_VERSION"):

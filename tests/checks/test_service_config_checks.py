@@ -254,3 +254,10 @@ def test_a_container_without_redis_settings_gets_the_images_localhost_default(ca
     off = "SERVER_URL=http://evolution-api:8080\nCACHE_REDIS_ENABLED=false\nCACHE_LOCAL_ENABLED=true\n"
     assert run(catalog, tmp_path, off, with_compose="v2.3.6")["config.redis"].status is Status.PASS
     assert run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n")["config.redis"].status is Status.PASS  # no image
+
+
+def test_a_2_2_container_without_phone_version_gets_the_images_pinned_one(catalog: Catalog, tmp_path: Path) -> None:
+    result = run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n", with_compose="v2.2.3")["config.phone_version"]
+    assert result.status is Status.WARN and "2.3000.1015901307" in result.message
+    newer = run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n", with_compose="v2.3.6")["config.phone_version"]
+    assert newer.status is Status.PASS
