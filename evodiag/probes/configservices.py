@@ -15,7 +15,7 @@ Facts behind the rules (Evolution API source at the tags named; links in the cat
   ``RABBITMQ_EXCHANGE_NAME`` (default ``evolution_exchange``), ``RABBITMQ_FRAME_MAX`` (2.3.0+, default 8192,
   which RabbitMQ 4.1+ requires) (``env.config.ts#L505-510``).
 * Integration switches are read with ``=== 'true'`` and default to off (``env.config.ts#L808-840``).
-* ``CONFIG_SESSION_PHONE_VERSION`` pins the WhatsApp Web version on 2.2.x–2.3.0 and is not read from 2.3.1 on
+* ``CONFIG_SESSION_PHONE_VERSION`` pins the WhatsApp Web version on 1.8.0–2.3.0 and is not read from 2.3.1 on
   (commit b5c67774, CHANGELOG 2.3.1 "Removed CONFIG_SESSION_PHONE_VERSION environment variable").
 """
 
@@ -45,6 +45,7 @@ _SERVICE_IMAGES = {"database": ("postgres", "pgvector", "postgis", "mysql", "mar
 # .env.example of 2.2.0-2.2.3 and of 2.3.0, and Baileys 7.0.0-rc.6's fallback reported by 2.3.6.
 RELEASE_PHONE_VERSIONS = {"2.2": "2.3000.1015901307", "2.3.0": "2.3000.1023204200"}
 NEWEST_KNOWN_WA_VERSION = "2.3000.1027934701"
+READS_PHONE_VERSION = ">=1.8.0,<2.3.1"  # env.config.ts reads CONFIG_SESSION_PHONE_VERSION at 1.8.0 through 2.3.0
 _WA_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:\.\d+)?$")
 
 
@@ -423,8 +424,9 @@ def phone_version(scope: Scope, sources: ConfigSources) -> list[Finding]:
     value = var.value.strip()
     values = {"origin": var.origin, "value": value, "version": scope.version or "unknown",
               "newest": NEWEST_KNOWN_WA_VERSION, "where": scope.where, "file": var.file}
-    if scope.version and in_range(scope.version, ">=2.3.1"):
-        return [Finding("ignored", values, [f"{var.origin}: CONFIG_SESSION_PHONE_VERSION={value}",
+    if scope.version and not in_range(scope.version, READS_PHONE_VERSION):
+        why = "removed in 2.3.1" if in_range(scope.version, ">=2.3.1") else "first read in 1.8.0"
+        return [Finding("ignored", {**values, "why": why}, [f"{var.origin}: CONFIG_SESSION_PHONE_VERSION={value}",
                                             f"Evolution {scope.version} ({scope.label}) does not read it"])]
     if not _WA_VERSION.match(value):
         return [Finding("malformed", values, [f"{var.origin}: CONFIG_SESSION_PHONE_VERSION={value} is not "

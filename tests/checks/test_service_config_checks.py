@@ -220,7 +220,8 @@ def test_integration_states_are_published_and_follow_the_release(catalog: Catalo
 
 @pytest.mark.parametrize("tag,value,status,needle", [
     ("v2.3.0", "2.3000.1015901307", Status.FAIL, "older than the 2.3000.1023204200"),
-    ("v2.3.6", "2.3000.1027934701", Status.WARN, "does not read it"),
+    ("v2.3.6", "2.3000.1027934701", Status.WARN, "does not read it (removed in 2.3.1)"),
+    ("v1.7.4", "2.3000.1027934701", Status.WARN, "does not read it (first read in 1.8.0)"),
     ("v2.2.3", "2.3000.1015901307", Status.WARN, "likely stale"),
     ("latest", "2.3000.1029560485", Status.PASS, "not older"),
     ("latest", "2,3000,1015901307", Status.FAIL, "not a version"),
