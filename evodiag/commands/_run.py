@@ -102,7 +102,7 @@ def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool) ->
 
 def emit(report: RunReport, opts: dict[str, Any]) -> None:
     fmt = opts.get("format", "text")
-    redactor = common.redactor_for(report, shareable=fmt == "markdown")
+    redactor = common.redactor_for(report, shareable=fmt != "text")
     output = opts.get("output")
     if output:
         text = render(report, fmt, redactor, verbose=bool(opts.get("verbose")))

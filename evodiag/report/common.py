@@ -45,9 +45,10 @@ def headline(report: RunReport) -> str:
     return f"{len(found)} problem{'s' if len(found) != 1 else ''}: " + ", ".join(r.id for r in found)
 
 
-def redactor_for(report: RunReport, *, shareable: bool = False) -> Redactor:
-    """Secrets are masked in every output. A shareable report (the Markdown ticket report) also replaces phone
-    numbers, WhatsApp JIDs, names and message text with stable pseudonyms."""
+def redactor_for(report: RunReport, *, shareable: bool = True) -> Redactor:
+    """Secrets are masked in every output. A shareable report (JSON, JUnit, Markdown, bundles: they end up in CI
+    artifacts and tickets other people read) also replaces phone numbers, WhatsApp JIDs, names and message text
+    with stable pseudonyms; only the terminal text keeps your own numbers readable."""
     if shareable:
         from evodiag.pii import PiiRedactor
 
@@ -60,16 +61,24 @@ def versions(report: RunReport) -> dict[str, Any]:
 
 
 def as_dict(report: RunReport, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The report as data, redacted by where each value comes from: settings, facts and result details hold
+    what servers and the user gave (redacted by key and shape); the rest is evodiag's own words (by shape only,
+    so a remediation's ``text`` is never mistaken for a message body)."""
     red = redactor or redactor_for(report)
+    results = []
+    for result in report.results:
+        own = result.to_dict()
+        details = own.pop("details")
+        results.append({**red.own(own), "details": red.obj(details)})
     doc = {
         "evodiag": __version__,
         "catalog": {"sources": list(report.catalog.sources), "checks": len(report.catalog.checks)},
-        "target": report.settings.masked(),
-        "facts": report.facts,
+        "target": red.obj(report.settings.masked()),
+        "facts": red.obj(report.facts),
         "summary": report.summary(),
-        "headline": headline(report),
+        "headline": red.text(headline(report)),
         "root_causes": [{"id": cid, "blocks": n} for cid, n in report.root_causes],
         "duration_ms": round(report.duration_ms, 1),
-        "results": [r.to_dict() for r in report.results],
+        "results": results,
     }
-    return red.obj(doc)  # type: ignore[no-any-return]
+    return doc
