@@ -7,6 +7,7 @@ from typing import Any
 from evodiag import __version__, exitcodes
 from evodiag.engine.results import Result, Status
 from evodiag.engine.runner import RunReport
+from evodiag.errors import NO_ANSWER_KINDS
 from evodiag.redact import Redactor
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = (
@@ -16,12 +17,17 @@ STATUS_SYMBOLS = {Status.PASS: "✔", Status.WARN: "!", Status.FAIL: "✘", Stat
 
 
 def exit_code(report: RunReport, *, fail_on: str = "fail", exit_zero: bool = False) -> int:
+    """3 only when no target answered at all: a server that sent an HTML page or broken JSON is reachable, and
+    what it sent is a finding (1)."""
     if exit_zero:
         return EXIT_OK
     ran = [r for r in report.results if r.status not in (Status.SKIP, Status.BLOCKED)]
     reach = [r for r in ran if "reachability" in report.catalog.checks[r.id].tags]
-    if (reach and all(r.status is Status.ERROR for r in reach)) or (ran and all(r.status is Status.ERROR
-                                                                                for r in ran)):
+
+    def unanswered(results: list[Result]) -> bool:
+        return bool(results) and all(r.status is Status.ERROR and r.error_kind in NO_ANSWER_KINDS for r in results)
+
+    if unanswered(reach) or unanswered(ran):
         return EXIT_UNREACHABLE
     failing = {Status.FAIL, Status.ERROR} | ({Status.WARN} if fail_on == "warn" else set())
     return EXIT_FINDINGS if any(r.status in failing for r in report.results) else EXIT_OK
