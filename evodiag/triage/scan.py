@@ -214,7 +214,7 @@ def _seq(items: list[tuple[object, object]], c: object, options: list[set[str]] 
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) and av[0] >= 1:  # type: ignore
             take(_seq(list(av[2]), c))  # type: ignore[index]
         elif op is getattr(c, "ATOMIC_GROUP", object()):
-            take(_seq(list(av), c))  # type: ignore[arg-type,call-overload,unused-ignore]
+            take(_seq(list(av), c))  # type: ignore[call-overload]
     flush()
     return best
 
