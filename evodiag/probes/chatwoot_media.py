@@ -24,7 +24,9 @@ from evodiag.engine.results import Outcome, Status
 from evodiag.netinfo import DnsResolver, HostInfo, HostKind, classify_host
 from evodiag.probes.chatwoot import ACCOUNT, TOKEN, payload_list
 from evodiag.probes.configfiles import ConfigSources, sources_from_settings
-from evodiag.probes.evolution import enrich, excerpt
+from evodiag.probes.evolution import APIKEY, enrich, excerpt
+from evodiag.probes.findings import Finding, combine
+from evodiag.versions import in_range
 
 RECENT_CONVERSATIONS = 5  # enough to find an attachment in a live inbox, few enough to stay cheap
 FILE_TYPES = frozenset({"image", "audio", "video", "file"})  # location/fallback data_url is an external link
@@ -124,10 +126,30 @@ async def media(ctx: ProbeContext) -> Outcome:
         ctx.state.dns_answers.extend(resolver.records())
     values = {"origin": target.origin, "host": target.host, "source": target.source, "kind": info.kind.value,
               "resolver": resolver.nameserver}
-    outcome = ctx.diagnose(_verdict(info), **values)
+    line = f"{target.source}: {target.origin} -> {target.host} is {info.kind.value}"
+    findings = [Finding(_verdict(info), values, [line])]
+    channel = await _instance_channel(ctx)
+    if channel == "EVOLUTION" and in_range(ctx.value("evolution.version"), ">=2.2.0"):
+        findings.append(Finding("evolution_channel_audio", {"channel": channel},
+                                [f"instance {ctx.value('evolution.instance')}: integration {channel}"]))
+    outcome = combine(ctx, findings, fallback=findings[0],
+                      details={"attachments": {"origin": target.origin, "source": target.source,
+                                               "host": info.to_dict(), "instance_channel": channel}})
     api = ctx.value("evolution.chatwoot.url")
     if api and origin_of(str(api)) != target.origin:
         outcome.notes.append(ctx.diagnose("note_other_origin", api_origin=origin_of(str(api)), **values).message)
-    outcome.evidence.append(f"{target.source}: {target.origin} -> {target.host} is {info.kind.value}")
-    outcome.details["attachments"] = {"origin": target.origin, "source": target.source, "host": info.to_dict()}
     return enrich(ctx, outcome, only_findings=True)
+
+
+async def _instance_channel(ctx: ProbeContext) -> str | None:
+    """The instance's channel (v2 fetchInstances ``integration``: WHATSAPP-BAILEYS, WHATSAPP-BUSINESS or
+    EVOLUTION), when Evolution is configured; the same GET evolution.instance makes, so shared within a run."""
+    if not (ctx.value("evolution.url") and ctx.value("evolution.instance") and ctx.value("evolution.api_key")):
+        return None
+    exchange = await ctx.request("GET", "{evolution.url}/instance/fetchInstances?instanceName={evolution.instance}",
+                                 headers=APIKEY)
+    doc = exchange.json_or_none() if exchange.status == 200 else None
+    rows = doc if isinstance(doc, list) else [doc]
+    name = ctx.value("evolution.instance")
+    return next((str(r.get("integration")) for r in rows
+                 if isinstance(r, dict) and r.get("name") == name and r.get("integration")), None)
