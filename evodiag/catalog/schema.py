@@ -73,6 +73,8 @@ KNOWN_ISSUE_KEYS = {
     "fixed_in": Key("str"), "refs": Key("list[map]"), "observed_by": Key("list[str]"),
 }
 WITH_KEYS = {"product": Key("str", required=True), "versions": Key("str", required=True)}
+CATALOG_VERSION = 1  # the catalog format this evodiag reads; a file may say `version: 1`
+MAX_CHECK_TIMEOUT = 300.0  # seconds; a check's declared timeout is at most this (and --timeout caps it anyway)
 # `include` lists area files (relative to the including file) whose checks and known issues load in order.
 TOP_KEYS = {"version": Key("int"), "include": Key("list[str]"), "checks": Key("list[map]"),
             "known_issues": Key("list[map]")}
@@ -232,6 +234,10 @@ def build_check(raw: Any, path: str, file: str) -> m.Check:
         _regex(sig["pattern"], f"{path}.signatures[{i}].pattern", line_of(sig, "pattern"))
         signatures.append(m.Signature(sig["pattern"], float(sig.get("weight", 1.0)), sig.get("note", "")))
     diagnoses = tuple(_diagnosis(d, f"{path}.diagnoses[{i}]") for i, d in enumerate(raw.get("diagnoses", [])))
+    timeout = raw.get("timeout")
+    if timeout is not None and not 0 < timeout <= MAX_CHECK_TIMEOUT:  # also false for NaN
+        raise SchemaIssue(f"{path}.timeout", f"{timeout!r} is not a number of seconds in (0, {MAX_CHECK_TIMEOUT:g}]",
+                          line_of(raw, "timeout"))
     if "request" not in raw and "probe" not in raw:
         raise SchemaIssue(path, "a check needs 'request' (declarative HTTP) or 'probe' (Python)", line_of(raw))
     return m.Check(
