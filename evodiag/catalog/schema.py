@@ -61,7 +61,8 @@ REQUEST_KEYS = {"method": Key("str", choices=_HTTP_METHODS), "url": Key("str", r
                 "headers": Key("map"), "json": Key("any")}
 EXPECT_KEYS = {"status": Key("int|list[int]")}
 APPLIES_KEYS = {"targets": Key("list[str]"), "values": Key("map")}
-SIDE_EFFECT_KEYS = {"kind": Key("str", required=True), "description": Key("str", required=True)}
+SIDE_EFFECT_KEYS = {"kind": Key("str", required=True), "description": Key("str", required=True),
+                    "none_when": Key("map")}
 DIAGNOSIS_KEYS = {"name": Key("str"), "when": Key("map"), "status": Key("str", required=True, choices=_DIAG_STATUSES),
                   "message": Key("str", required=True), "remediation": Key("map"), "refs": Key("list[map]")}
 WHEN_KEYS = {"status": Key("int|list[int]"), "json": Key("map"), "body": Key("str"), "values": Key("map")}
@@ -214,7 +215,8 @@ def _side_effects(raw: Any, path: str, line: int | None) -> m.SideEffect | None:
         return None
     if isinstance(raw, dict):
         validate_keys(raw, SIDE_EFFECT_KEYS, path)
-        return m.SideEffect(raw["kind"], raw["description"].strip())
+        return m.SideEffect(raw["kind"], raw["description"].strip(),
+                            _matchers(raw.get("none_when", {}), f"{path}.none_when"))
     raise SchemaIssue(path, "side_effects is 'none' or {kind, description}", line)
 
 

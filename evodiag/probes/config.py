@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
-from evodiag.probes import configlint
+from evodiag.probes import configlint, configservices
 from evodiag.probes.configfiles import MALFORMED_CODES, ConfigSources, Scope, shown, sources_from_settings
 from evodiag.probes.findings import Finding, combine
 
@@ -89,3 +89,33 @@ async def env_names(ctx: ProbeContext) -> Outcome:
 async def webhook_global(ctx: ProbeContext) -> Outcome:
     """WEBHOOK_GLOBAL_ENABLED=true without a URL or events; byEvents with a trailing slash."""
     return await _lint(ctx, configlint.webhook_global)
+
+
+# Evolution's backing services, integration switches and pinned WhatsApp Web version (rules in configservices).
+
+
+async def database(ctx: ProbeContext) -> Outcome:
+    """DATABASE_URL instead of DATABASE_CONNECTION_URI, provider vs URI scheme, localhost in a container."""
+    return await _lint(ctx, configservices.database)
+
+
+async def redis(ctx: ProbeContext) -> Outcome:
+    """CACHE_REDIS_URI on localhost in a container, REDIS_URI/REDIS_URL, rediss:// and port, shared prefix."""
+    return await _lint(ctx, configservices.redis)
+
+
+async def rabbitmq(ctx: ProbeContext) -> Outcome:
+    """RABBITMQ_ENABLED without a usable RABBITMQ_URI, localhost in a container, frame_max, global events."""
+    return await _lint(ctx, configservices.rabbitmq)
+
+
+async def integrations(ctx: ProbeContext) -> Outcome:
+    """Every integration switch: what is off; publishes config.integrations.enabled for the live check."""
+    for scope in read_sources(ctx).evolution[:1]:
+        ctx.publish("config.integrations.enabled", configservices.integration_states(scope))
+    return await _lint(ctx, configservices.integrations)
+
+
+async def phone_version(ctx: ProbeContext) -> Outcome:
+    """CONFIG_SESSION_PHONE_VERSION set where it is ignored (2.3.1+) or older than the release's default."""
+    return await _lint(ctx, configservices.phone_version)

@@ -189,13 +189,14 @@ async def domains(ctx: ProbeContext) -> Outcome:
         ctx.state.dns_answers.extend(resolver.records())
     findings: list[Finding] = []
     notes: list[str] = []
+    containers = callgraph.container_evidence([c.path for c in sources.compose_files], edges, hosts)
     for edge in edges:
         info = hosts.get(edge.host)
         if info is None:
             notes.append(f"{edge.source}: {edge.name} {mask_url(edge.url)} has no host to resolve "
                          "(a URL defect, reported by the URL checks)")
             continue
-        found, said = callgraph.judge_edge(edge, info, resolver.nameserver)
+        found, said = callgraph.judge_edge(edge, info, resolver.nameserver, containers)
         findings += found
         notes += said
     forward = [e for e in edges if e.caller == EVOLUTION and e.callee == CHATWOOT]
