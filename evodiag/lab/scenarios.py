@@ -6,52 +6,18 @@ scenario, everything else passes or skips. One root cause gives one finding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from evodiag.lab.runtime import Lab
+from evodiag.lab.chatwoot.model import Inbox
+from evodiag.lab.deployment import INSTANCE, Lab, Scenario
+from evodiag.lab.evolution.model import Instance
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    expect: dict[str, str]
-    setup: Callable[[Lab], None] = lambda lab: None
-    evolution_version: str = "2.3.6"
-    chatwoot_version: str = "4.10.1"
-    locale: str = "en"
-    openim_version: str = "3.8.2"
-    s3_latency_ms: float = 0
-    entry_point_source: str | None = None
-    evolution_versions: tuple[str, ...] = ("1.7.4", "1.8.2", "2.2.3", "2.3.6")
-    also_allowed: dict[str, str] = field(default_factory=dict)
-    # Evolution 1.7.0-1.7.4 against Chatwoot >= 3.8 *is* the contact_id 422 bug (evo#605): unless a scenario is
-    # about that bug, the lab pairs those versions with the last Chatwoot they worked with.
-    pair_old_evolution_with_chatwoot: str | None = "3.7.0"
-
-    def chatwoot_for(self, evolution_version: str) -> str:
-        from evodiag.versions import in_range
-
-        if self.pair_old_evolution_with_chatwoot and in_range(evolution_version, ">=1.7.0,<1.7.5"):
-            return self.pair_old_evolution_with_chatwoot
-        return self.chatwoot_version
-
-    def apply(self, lab: Lab) -> None:
-        self.setup(lab)
-
-
-def _instance(lab: Lab):
-    from evodiag.lab.runtime import INSTANCE
-
+def _instance(lab: Lab) -> Instance:
     inst = lab.evolution.find_instance(INSTANCE)
     assert inst is not None
     return inst
 
 
-def _inbox(lab: Lab):
+def _inbox(lab: Lab) -> Inbox:
     return next(iter(lab.chatwoot.inboxes.values()))
 
 
