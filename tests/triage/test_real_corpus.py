@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from evodiag.catalog.loader import load_catalog
+from evodiag.catalog.model import Catalog
 from tests.triage.real_corpus import (
     FROZEN_BATCHES,
     LABELS,
@@ -47,12 +48,12 @@ def tickets() -> list[Ticket]:
 
 
 @pytest.fixture(scope="module")
-def catalog():
+def catalog() -> Catalog:
     return load_catalog()
 
 
 @pytest.fixture(scope="module")
-def figures(catalog, tickets) -> dict[str, Figures]:
+def figures(catalog: Catalog, tickets: list[Ticket]) -> dict[str, Figures]:
     return {
         "holdout": evaluate(catalog, [t for t in tickets if t.set == "holdout"], "real holdout (frozen)"),
         "tuning": evaluate(catalog, [t for t in tickets if t.set == "tuning"], "real tuning"),
@@ -60,7 +61,7 @@ def figures(catalog, tickets) -> dict[str, Figures]:
     }
 
 
-def test_labels_are_complete(tickets):
+def test_labels_are_complete(tickets: list[Ticket]) -> None:
     rows = yaml.safe_load(LABELS.read_text(encoding="utf-8"))["tickets"]
     assert len({r["id"] for r in rows}) == len(rows), "duplicate ticket ids"
     for row in rows:
@@ -77,7 +78,7 @@ def test_labels_are_complete(tickets):
     assert sum(t.set == "holdout" for t in tickets) >= 50
 
 
-def test_holdout_is_frozen(tickets):
+def test_holdout_is_frozen(tickets: list[Ticket]) -> None:
     """Membership, texts and labels of every frozen batch match its committed manifest; batch 1 follows the
     sha256 split; a ticket of a batch without a manifest can only be in the tuning set."""
     for ticket in tickets:
@@ -96,7 +97,7 @@ def test_holdout_is_frozen(tickets):
             f"batch {batch} holdout labels changed")
 
 
-def test_real_corpus_figures(figures, catalog):
+def test_real_corpus_figures(figures: dict[str, Figures], catalog: Catalog) -> None:
     holdout, tuning, self_written = figures["holdout"], figures["tuning"], figures["self"]
     print("\n" + summary_table([holdout, tuning, self_written]))
     print(calibration_table(holdout))
