@@ -35,9 +35,9 @@ from tests.triage.real_corpus import (
 
 # Baseline before tuning (catalog of main when the holdout was frozen): see tests/triage/real/README.md.
 # Floors a little below it; raise them as tuning lands, never lower them to pass.
-HOLDOUT_TOP1, HOLDOUT_TOP3 = 0.25, 0.25  # measured 15/54 = 0.28 each
+HOLDOUT_TOP1, HOLDOUT_TOP3 = 0.27, 0.27  # measured 16/54 = 0.30 each
 HOLDOUT_DISTRACTOR_RATE_MAX = 0.2  # measured 2/15 = 0.13
-TUNING_TOP1 = 0.29  # measured 25/81 = 0.31 (batches 1-2)
+TUNING_TOP1 = 0.30  # measured 26/81 = 0.32 (batches 1-2)
 LANGUAGES = {"pt", "es", "en", "zh"}
 _CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
