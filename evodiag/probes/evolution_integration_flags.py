@@ -17,6 +17,7 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome
+from evodiag.engine.shape import expect
 from evodiag.probes.evolution import APIKEY, error_messages, excerpt, is_v1, note, server_version
 
 
@@ -89,8 +90,8 @@ async def survey(ctx: ProbeContext) -> Survey | Outcome:
             result.off.append(item)
             result.off_messages[item.label] = disabled
         elif exchange.status == 200:
-            bots = exchange.json_or_none()
-            enabled = [b for b in bots if isinstance(b, dict) and b.get("enabled")] if isinstance(bots, list) else []
+            bots = expect(exchange, exchange.json_or_none(), list, f"{item.label} bots")
+            enabled = [b for b in bots if isinstance(b, dict) and b.get("enabled")]
             if enabled:
                 result.used.append(f"{item.label} ({len(enabled)} bot(s))")
         elif exchange.status != 404:  # 404 "Cannot GET": not in this release

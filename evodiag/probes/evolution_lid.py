@@ -16,6 +16,7 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome
+from evodiag.engine.shape import expect
 from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1, note, server_version
 
 LID_SUFFIX = "@lid"
@@ -93,7 +94,10 @@ async def lid(ctx: ProbeContext) -> Outcome:
         if exchange.status not in (200, 201):
             return ctx.diagnose("unexpected", route=ctx.render(QUERIES[name]), status=exchange.status,
                                 excerpt=excerpt(exchange))
-    contacts, chats, messages = (e.json_or_none() for e in exchanges)
+    contacts = expect(exchanges[0], exchanges[0].json_or_none(), list, "findContacts result")
+    chats = expect(exchanges[1], exchanges[1].json_or_none(), list, "findChats result")
+    messages = expect(exchanges[2], exchanges[2].json_or_none(), dict, "findMessages result")
+    expect(exchanges[2], messages.get("messages"), dict, "messages")
     counts = count(contacts, chats, message_records(messages))
     values: dict[str, Any] = {**counts.__dict__, "alt_field": alt_field(ctx)}
     if not (counts.lid_contacts or counts.lid_chats or counts.lid_messages):

@@ -15,6 +15,7 @@ from typing import Any
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
+from evodiag.engine.shape import expect
 from evodiag.probes.evolution import APIKEY, enrich, is_v1, note
 
 REASONS: dict[int, str] = {
@@ -51,10 +52,11 @@ async def _row(ctx: ProbeContext) -> tuple[int | None, dict[str, Any] | None]:
                                  headers=APIKEY)
     if exchange.status != 200:
         return exchange.status, None
-    doc = exchange.json_or_none()
-    rows = doc if isinstance(doc, list) else [doc]
+    rows = expect(exchange, exchange.json_or_none(), list, "fetchInstances rows")
     name = ctx.value("evolution.instance")
     row = next((r for r in rows if isinstance(r, dict) and r.get("name") == name), None)
+    if row is not None:
+        expect(exchange, row.get("disconnectionReasonCode"), (int, str), "disconnectionReasonCode", optional=True)
     return 200, row
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
+from evodiag.engine.shape import expect
 from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1, server_version
 from evodiag.probes.evolution_lid import message_records
 from evodiag.webhook.analyze import Delivery, load_deliveries
@@ -53,7 +54,9 @@ async def stored_incoming(ctx: ProbeContext, start: float, end: float) -> list[d
         if exchange.status not in (200, 201):
             return ctx.diagnose("unexpected", route=ctx.render(FIND_MESSAGES), status=exchange.status,
                                 excerpt=excerpt(exchange))
-        batch = message_records(exchange.json_or_none())
+        doc = expect(exchange, exchange.json_or_none(), dict, "findMessages result")
+        expect(exchange, doc.get("messages"), dict, "messages")
+        batch = message_records(doc)
         records.extend(batch)
         if len(batch) < PAGE_SIZE:
             break
