@@ -12,6 +12,7 @@ from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
 from evodiag.probes import configlint
 from evodiag.probes.configfiles import MALFORMED_CODES, ConfigSources, Scope, shown, sources_from_settings
+from evodiag.probes.declare import probe
 from evodiag.probes.findings import Finding, combine
 
 Rule = Callable[[Scope, ConfigSources], list[Finding]]
@@ -25,6 +26,8 @@ def _files_text(sources: ConfigSources) -> str:
     return ", ".join(sources.paths) or "the given files"
 
 
+@probe("config.files", diagnoses={"malformed", "ok", "unreadable"},
+       values={"count", "error", "files", "first", "summary"}, reads={"files.compose", "files.env"})
 async def files(ctx: ProbeContext) -> Outcome:
     """Every given file is readable; malformed lines are listed with their ``file:line``."""
     sources = read_sources(ctx)
@@ -66,26 +69,44 @@ async def _lint(ctx: ProbeContext, rule: Rule) -> Outcome:
     return outcome
 
 
+@probe("config.chatwoot_enabled",
+       diagnoses={"disabled", "missing", "no_evolution", "not_true", "ok", "switched_off", "unknown", "unused", "v1"},
+       values={"files", "label", "origin", "reason", "refs", "value", "var", "version", "where"},
+       reads={"files.compose", "files.env"})
 async def chatwoot_enabled(ctx: ProbeContext) -> Outcome:
     """Chatwoot configured but CHATWOOT_ENABLED missing or not exactly ``true`` (v2 default: false)."""
     return await _lint(ctx, configlint.chatwoot_enabled)
 
 
+@probe("config.server_url",
+       diagnoses={"bad_scheme", "loopback", "malformed", "no_evolution", "ok", "trailing_slash", "unknown", "unset"},
+       values={"example", "files", "fixed", "host", "label", "origin", "problem", "refs", "url", "var", "where"},
+       reads={"files.compose", "files.env"})
 async def server_url(ctx: ProbeContext) -> Outcome:
     """SERVER_URL unset, with a trailing slash, not http(s), or loopback."""
     return await _lint(ctx, configlint.server_url)
 
 
+@probe("config.api_key", diagnoses={"default", "no_evolution", "ok", "short", "unknown", "unset"},
+       values={"files", "label", "length", "minimum", "origin", "refs", "var", "where", "which"},
+       reads={"files.compose", "files.env"})
 async def api_key(ctx: ProbeContext) -> Outcome:
     """AUTHENTICATION_API_KEY unset, a public default, or short. Never prints the key."""
     return await _lint(ctx, configlint.api_key)
 
 
+@probe("config.env_names", diagnoses={"no_evolution", "ok", "typo", "v1_only", "wrong_name"},
+       values={"count", "files", "label", "origin", "right", "var", "version", "why"},
+       reads={"files.compose", "files.env"})
 async def env_names(ctx: ProbeContext) -> Outcome:
     """Names Evolution does not read (API_KEY_GLOBAL, typos, v1-only names on v2)."""
     return await _lint(ctx, configlint.env_names)
 
 
+@probe("config.webhook_global",
+       diagnoses={"disabled", "no_events", "no_evolution", "no_url", "not_true", "ok", "trailing_slash", "unused"},
+       values={"by_events_origin", "count", "files", "fixed", "label", "origin", "url", "value", "where"},
+       reads={"files.compose", "files.env"})
 async def webhook_global(ctx: ProbeContext) -> Outcome:
     """WEBHOOK_GLOBAL_ENABLED=true without a URL or events; byEvents with a trailing slash."""
     return await _lint(ctx, configlint.webhook_global)
