@@ -46,4 +46,9 @@ app.add_typer(webhook.webhook_app, name="webhook")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except BrokenPipeError:  # output cut short by a closed pipe, outside a command body (help, typer.echo)
+        from evodiag.exitcodes import stdout_closed
+
+        raise SystemExit(stdout_closed()) from None

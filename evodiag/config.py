@@ -24,7 +24,7 @@ class Option:
     flag: str
     help: str
     secret: bool = False
-    kind: str = "str"  # "str" | "url" | "int" | "float" | "bool" | "paths"
+    kind: str = "str"  # "str" | "url" | "int" | "float" | "bool" | "paths" | "dns" (HOST[:PORT])
 
     @property
     def env(self) -> str:
@@ -38,7 +38,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("chatwoot.url", "--chatwoot-url", "Chatwoot base URL", kind="url"),
     Option("chatwoot.token", "--chatwoot-token", "Chatwoot user access token (Profile > Access Token)",
            secret=True),
-    Option("chatwoot.account_id", "--chatwoot-account-id", "Chatwoot account id"),
+    Option("chatwoot.account_id", "--chatwoot-account-id", "Chatwoot account id", kind="int"),
     Option("chatwoot.inbox", "--chatwoot-inbox", "Chatwoot inbox name (default: Evolution's nameInbox)"),
     Option("chatwoot.expect_pending", "--expect-pending", "New conversations are meant to start pending",
            kind="bool"),
@@ -53,7 +53,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("s3.endpoint", "--s3-endpoint", "S3/MinIO endpoint URL used for media", kind="url"),
     Option("files.env", "--env-file", "Evolution .env file to lint (repeatable)", kind="paths"),
     Option("files.compose", "--compose-file", "docker-compose.yml to lint (repeatable)", kind="paths"),
-    Option("dns.server", "--dns-server", "Resolver HOST[:PORT] for DNS checks"),
+    Option("dns.server", "--dns-server", "Resolver HOST[:PORT] for DNS checks", kind="dns"),
     Option("send.to", "--send-to", "WhatsApp number for the message round trip (needs --allow-send)"),
 )
 OPTIONS_BY_KEY = {opt.key: opt for opt in OPTIONS}
@@ -99,25 +99,66 @@ class Settings:
         return out
 
 
-def _coerce(opt: Option, value: Any, origin: str) -> Any:
+def _dns_server(text: str) -> str:
+    """``HOST[:PORT]`` where HOST is an IP address (the resolver to ask) and PORT 1-65535."""
+    import ipaddress
+
+    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+    host = host or text
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise ValueError(f"{text!r}: HOST must be an IP address (HOST[:PORT], e.g. 127.0.0.53:53)") from None
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"{text!r}: PORT must be a number from 1 to 65535 (HOST[:PORT])")
+    return text
+
+
+def _url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ValueError(f"{text!r} contains a control character (CR, LF, tab...); a URL cannot")
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
+        raise ValueError(f"{text!r} is not a URL (expected http:// or https://)")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"{text!r} has no host name")
+    return text
+
+
+def _coerce(opt: Option, value: Any, origin: str, name: str | None = None) -> Any:
     if value is None:
         return None
     try:
+        if isinstance(value, (list, dict)) and opt.kind != "paths":
+            raise ValueError(f"expected one value, got a {'list' if isinstance(value, list) else 'mapping'}")
         if opt.kind == "paths":
             items = value if isinstance(value, list) else str(value).split(os.pathsep)
             return [str(item) for item in items if str(item)]
         if opt.kind == "bool":
             return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
         if opt.kind == "float":
-            return float(value)
-        if opt.kind == "url":
+            number = float(value)
+            if not 0 <= number < float("inf"):  # also false for NaN
+                raise ValueError(f"{value!r} is not a number of seconds (0 or more)")
+            return number
+        if opt.kind == "int":
             text = str(value).strip()
-            if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
-                raise ValueError(f"{text!r} is not a URL (expected http:// or https://)")
-            return text
+            if isinstance(value, (bool, float)) or not text.isdigit():
+                raise ValueError(f"{value!r} is not a whole number")
+            return str(int(text))
+        if opt.kind == "url":
+            return _url(str(value).strip())
+        if opt.kind == "dns":
+            return _dns_server(str(value).strip())
         return str(value).strip() if not isinstance(value, (int, float)) else str(value)
     except ValueError as exc:
-        raise ConfigError(f"{origin} {opt.flag}: {exc}") from None
+        raise ConfigError(f"{origin} {name or opt.flag}: {exc}") from None
 
 
 def _expand(value: Any, env: Mapping[str, str], where: str) -> Any:
@@ -133,6 +174,8 @@ def _expand(value: Any, env: Mapping[str, str], where: str) -> Any:
             raise ConfigError(f"{where}: environment variable ${{{name}}} is not set")
         return env[name]
 
+    if "${" in _ENV_REF.sub("", value):
+        raise ConfigError(f"{where}: '${{' that is not a complete ${{NAME}} reference (unclosed brace?)")
     return _ENV_REF.sub(repl, value)
 
 
@@ -152,8 +195,14 @@ def read_config_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        flat = _flatten(data) if isinstance(data, Mapping) else {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                          "save it as UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be an evodiag configuration") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -162,7 +211,6 @@ def read_config_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
         return {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    flat = _flatten(data)
     for key in flat:
         if key not in OPTIONS_BY_KEY:
             known = ", ".join(sorted({k.split('.')[0] for k in OPTIONS_BY_KEY}))
@@ -190,7 +238,7 @@ def resolve_settings(flags: Mapping[str, Any], *, env: Mapping[str, str] | None 
             settings.values[opt.key] = _coerce(opt, env[opt.env], f"environment {opt.env}:")
             settings.origins[opt.key] = "env"
         elif from_file.get(opt.key) not in (None, ""):
-            settings.values[opt.key] = _coerce(opt, from_file[opt.key], f"{path}:")
+            settings.values[opt.key] = _coerce(opt, from_file[opt.key], f"{path}:", opt.key)
             settings.origins[opt.key] = "file"
     return settings
 

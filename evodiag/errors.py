@@ -70,6 +70,12 @@ class NonJSONReply(TargetError):
     kind = "non_json"
 
 
+class RedirectLoop(TargetError):
+    """The server answered, but its redirects go round in a loop (or past the hop limit)."""
+
+    kind = "redirect_loop"
+
+
 class BodyTooLarge(TargetError):
     kind = "body_too_large"
 
@@ -84,3 +90,9 @@ class MissingValue(TargetError):
     """A template names a config value or fact that is not there."""
 
     kind = "missing_value"
+
+
+# Error kinds that mean no answer came back. Any other error (an HTML page, invalid JSON, a redirect loop)
+# came from a server that answered: it is reachable, and the result is a finding (exit 1), not exit 3.
+NO_ANSWER_KINDS = frozenset({DNSFailure.kind, ConnectRefused.kind, TLSFailure.kind, RequestTimeout.kind,
+                             ProtocolFailure.kind})

@@ -158,6 +158,16 @@ class PiiRedactor(Redactor):
             return out
         return super().obj(value)
 
+    def own(self, value: Any) -> Any:
+        """evodiag's own structures: personal data is found by its shape in each string (a JID, a phone number,
+        a JSON body quoted in a message), never because one of evodiag's keys is called ``text`` or ``name``,
+        so a remediation's ``text`` stays readable."""
+        if isinstance(value, Mapping):
+            return {k: self.own(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.own(v) for v in value]
+        return self.text(value) if isinstance(value, str) else value
+
     def summary(self) -> dict[str, int]:
         return self.pii.summary()
 

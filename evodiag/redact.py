@@ -46,6 +46,45 @@ _ASSIGNED_SECRET = re.compile(
 )
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words everywhere
 
+# Prose in pasted text: "401 Invalid Access Token Zq8x..." names no key, but the credential word and a
+# token-shaped value share one phrase. Phrases end at sentence punctuation or a " | " separator.
+_CREDENTIAL_WORD = re.compile(
+    r"(?i)(?<![a-z])(?:token|api[_-]?key|secret|bearer|authorization|password|senha|clave|contraseña)")
+_PHRASE_END = re.compile(r"[.;!?](?:\s|$)|\s\|\s")
+_TOKEN_CANDIDATE = re.compile(r"(?<![\w-])[A-Za-z0-9_-]{16,}={0,2}(?![\w-])")
+# WhatsApp message ids (key.id: 3EB0..., 3A..., BAE5...) are evidence, not secrets.
+_WHATSAPP_MESSAGE_ID = re.compile(r"(?:3EB0|3A|BAE5)[0-9A-F]+")
+MIN_PROSE_TOKEN_ENTROPY = 3.3  # bits per character; random 16+ character tokens score 3.5-4.5
+MIN_LEARNED_LENGTH = 8  # a value masked once is masked everywhere after only when it is this long
+
+
+def _entropy(value: str) -> float:
+    import math
+    from collections import Counter
+
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def _token_shaped(value: str) -> bool:
+    digits = sum(ch.isdigit() for ch in value)
+    letters = sum(ch.isalpha() for ch in value)
+    return (digits >= 2 and letters >= 4 and not _WHATSAPP_MESSAGE_ID.fullmatch(value)
+            and _entropy(value) >= MIN_PROSE_TOKEN_ENTROPY)
+
+
+def prose_credentials(text: str) -> list[str]:
+    """Token-shaped values (16+ characters, letters and digits, high entropy) in the same phrase as a credential
+    word (token, apikey, secret, bearer, authorization, password, senha, clave, contraseña)."""
+    found: list[str] = []
+    start = 0
+    for end in [m.start() for m in _PHRASE_END.finditer(text)] + [len(text)]:
+        phrase = text[start:end]
+        start = end
+        if _CREDENTIAL_WORD.search(phrase):
+            found += [m.group(0) for m in _TOKEN_CANDIDATE.finditer(phrase) if _token_shaped(m.group(0))]
+    return found
+
 
 def mask_assigned_secrets(text: str) -> str:
     """Mask values assigned to credential-named keys in pasted text."""
@@ -76,8 +115,22 @@ class Redactor:
         text = _ENV_ASSIGNMENT.sub(lambda m: m.group(1) + MASK, text)
         return _NAMED_VALUE.sub(lambda m: m.group(1) + MASK, text)
 
+    def pasted(self, text: str) -> str:
+        """Text a user pasted (a ticket, a log line): also masks values assigned to credential-named keys and
+        token-shaped values in a phrase with a credential word, and remembers each such value, so every later
+        occurrence in the same input is masked even where nothing names it."""
+        assigned = [m.group(2) for m in _ASSIGNED_SECRET.finditer(text)]
+        self.add([*prose_credentials(text),
+                  *(v for v in assigned if len(v) >= MIN_LEARNED_LENGTH and re.fullmatch(_TOKEN, v))])
+        return mask_assigned_secrets(self.text(text))
+
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {k: (MASK if is_secret_name(k) else self.text(str(v))) for k, v in headers.items()}
+
+    def own(self, value: Any) -> Any:
+        """Redact one of evodiag's own structures (a result's message and remediation, a report): its keys are
+        evodiag's schema, not a server's, so only values count. For secrets that is the same as :meth:`obj`."""
+        return self.obj(value)
 
     def obj(self, value: Any) -> Any:
         """Redact a JSON-like structure: secret-named keys are masked whole, strings by value and shape."""

@@ -73,7 +73,7 @@ def _usage(module: _Module, func: ast.AST) -> Usage:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     assigned.setdefault(target.id, []).append(node.value)
-        elif isinstance(node, ast.For) and isinstance(node.target, (ast.Name, ast.Tuple)):
+        elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, (ast.Name, ast.Tuple)):
             names = [node.target] if isinstance(node.target, ast.Name) else node.target.elts
             for name in names:
                 if isinstance(name, ast.Name):

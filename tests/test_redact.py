@@ -55,3 +55,14 @@ def test_pasted_text_masks_credential_named_values() -> None:
 
     assert mask_assigned_secrets('{"hash":"7C2F-99AA","name":"sales"}') == '{"hash":"***","name":"sales"}'
     assert mask_assigned_secrets("apikey: abcd1234") == "apikey: ***"
+
+
+def test_prose_credentials_need_a_credential_word_and_a_token_shape() -> None:
+    from evodiag.redact import prose_credentials
+
+    assert prose_credentials("401 Invalid Access Token Zq8xR2mP7vK4nT9wB3cYa1") == ["Zq8xR2mP7vK4nT9wB3cYa1"]
+    assert prose_credentials("senha errada: Hk29aLm4Qz8Rt6Wx") == ["Hk29aLm4Qz8Rt6Wx"]
+    assert prose_credentials("request Zq8xR2mP7vK4nT9wB3cYa1 failed") == []  # no credential word
+    assert prose_credentials("token check. Then Zq8xR2mP7vK4nT9wB3cYa1 failed") == []  # another phrase
+    assert prose_credentials("token for message 3EB0C767D26A1B2C9F81") == []  # WhatsApp message id
+    assert prose_credentials("token for callbackAfterSendSingleMsgCommand") == []  # no digits

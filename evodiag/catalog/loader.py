@@ -67,6 +67,11 @@ def _validate_top(data: Any, file: str) -> None:
         schema.validate_keys(data, schema.TOP_KEYS, "catalog")
     except schema.SchemaIssue as issue:
         raise CatalogError(f"{issue.path}: {issue.message}", file=file, line=issue.line) from None
+    version = data.get("version", schema.CATALOG_VERSION)
+    if version != schema.CATALOG_VERSION:
+        raise CatalogError(f"catalog version {version} is not supported: this evodiag reads version "
+                           f"{schema.CATALOG_VERSION} (a newer catalog needs a newer evodiag)", file=file,
+                           line=line_of(data, "version"))
 
 
 def _parse_file(data: Any, file: str) -> tuple[list[Check], list[KnownIssue]]:

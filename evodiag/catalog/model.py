@@ -112,8 +112,12 @@ class AppliesWhen:
 
 @dataclass(frozen=True)
 class SideEffect:
+    """What running the check changes on a server, allowed with ``--allow-<kind>``. ``none_when``: facts under
+    which the same request only reads (e.g. connect while already connecting), so no flag is needed."""
+
     kind: str
     description: str
+    none_when: tuple[tuple[str, Matcher], ...] = ()
 
 
 @dataclass(frozen=True)

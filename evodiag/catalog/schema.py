@@ -63,7 +63,8 @@ REQUEST_KEYS = {"method": Key("str", choices=_HTTP_METHODS), "url": Key("str", r
                 "headers": Key("map"), "json": Key("any")}
 EXPECT_KEYS = {"status": Key("int|list[int]")}
 APPLIES_KEYS = {"targets": Key("list[str]"), "values": Key("map")}
-SIDE_EFFECT_KEYS = {"kind": Key("str", required=True), "description": Key("str", required=True)}
+SIDE_EFFECT_KEYS = {"kind": Key("str", required=True), "description": Key("str", required=True),
+                    "none_when": Key("map")}
 DIAGNOSIS_KEYS = {"name": Key("str"), "when": Key("map"), "status": Key("str", required=True, choices=_DIAG_STATUSES),
                   "message": Key("str", required=True), "remediation": Key("map"), "refs": Key("list[map]")}
 WHEN_KEYS = {"status": Key("int|list[int]"), "json": Key("map"), "body": Key("str"), "values": Key("map")}
@@ -75,6 +76,8 @@ KNOWN_ISSUE_KEYS = {
     "fixed_in": Key("str"), "refs": Key("list[map]"), "observed_by": Key("list[str]"),
 }
 WITH_KEYS = {"product": Key("str", required=True), "versions": Key("str", required=True)}
+CATALOG_VERSION = 1  # the catalog format this evodiag reads; a file may say `version: 1`
+MAX_CHECK_TIMEOUT = 300.0  # seconds; a check's declared timeout is at most this (and --timeout caps it anyway)
 # `include` lists area files (relative to the including file) whose checks and known issues load in order.
 TOP_KEYS = {"version": Key("int"), "include": Key("list[str]"), "checks": Key("list[map]"),
             "known_issues": Key("list[map]")}
@@ -214,7 +217,8 @@ def _side_effects(raw: Any, path: str, line: int | None) -> m.SideEffect | None:
         return None
     if isinstance(raw, dict):
         validate_keys(raw, SIDE_EFFECT_KEYS, path)
-        return m.SideEffect(raw["kind"], raw["description"].strip())
+        return m.SideEffect(raw["kind"], raw["description"].strip(),
+                            _matchers(raw.get("none_when", {}), f"{path}.none_when"))
     raise SchemaIssue(path, "side_effects is 'none' or {kind, description}", line)
 
 
@@ -234,6 +238,10 @@ def build_check(raw: Any, path: str, file: str) -> m.Check:
         _regex(sig["pattern"], f"{path}.signatures[{i}].pattern", line_of(sig, "pattern"))
         signatures.append(m.Signature(sig["pattern"], float(sig.get("weight", 1.0)), sig.get("note", "")))
     diagnoses = tuple(_diagnosis(d, f"{path}.diagnoses[{i}]") for i, d in enumerate(raw.get("diagnoses", [])))
+    timeout = raw.get("timeout")
+    if timeout is not None and not 0 < timeout <= MAX_CHECK_TIMEOUT:  # also false for NaN
+        raise SchemaIssue(f"{path}.timeout", f"{timeout!r} is not a number of seconds in (0, {MAX_CHECK_TIMEOUT:g}]",
+                          line_of(raw, "timeout"))
     texts = raw.get("texts", {})
     for name, text in texts.items():
         if not isinstance(text, str):

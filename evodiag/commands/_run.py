@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from evodiag import exitcodes
 from evodiag.catalog.loader import load_catalog
 from evodiag.catalog.model import STAGES, Catalog
 from evodiag.config import OPTIONS, Settings, resolve_settings
@@ -22,6 +23,9 @@ from evodiag.redact import Redactor
 from evodiag.report import common
 
 FORMATS = ("text", "json", "junit", "markdown")
+# A run with no target would "pass" by skipping everything: a CI step whose secrets are missing must fail.
+NOTHING_TO_CHECK = ("nothing to check: set --evolution-url (or EVODIAG_EVOLUTION_URL, or evodiag.yaml), "
+                    "--chatwoot-url, --openim-url, --env-file/--compose-file, --webhook-capture or --openim-config")
 
 
 def settings_from(opts: dict[str, Any]) -> Settings:
@@ -76,7 +80,12 @@ def progress_display(enabled: bool, total: int) -> Iterator[Callable[[str, Resul
 def execute(settings: Settings, options: RunOptions, catalog: Catalog, *, show_progress: bool) -> RunReport:
     import asyncio
 
+    if not settings.configured_targets():
+        raise UsageError(NOTHING_TO_CHECK)
     pipeline = Pipeline(catalog, settings, options)
+    if not pipeline.checks:
+        raise UsageError("no check selected: --only/--stage/--tags match no check in the catalog "
+                         "(see `evodiag catalog`)")
     with progress_display(show_progress, len(pipeline.checks)) as hook:
         pipeline.progress = hook
         return asyncio.run(pipeline.run())
@@ -102,7 +111,7 @@ def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool) ->
 
 def emit(report: RunReport, opts: dict[str, Any]) -> None:
     fmt = opts.get("format", "text")
-    redactor = common.redactor_for(report, shareable=fmt == "markdown")
+    redactor = common.redactor_for(report, shareable=fmt != "text")
     output = opts.get("output")
     if output:
         text = render(report, fmt, redactor, verbose=bool(opts.get("verbose")))
@@ -130,6 +139,8 @@ def guarded(body: Callable[[], int], *, debug: bool, secrets: Callable[[], list[
     except EvodiagError as exc:
         print(f"evodiag: error: {exc}", file=sys.stderr)
         return exc.exit_code if exc.exit_code != 3 else common.EXIT_UNREACHABLE
+    except BrokenPipeError:
+        return exitcodes.stdout_closed()
     except KeyboardInterrupt:
         print("evodiag: interrupted", file=sys.stderr)
         return 130

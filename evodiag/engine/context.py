@@ -164,7 +164,7 @@ class ProbeContext:
     def _render_remediation(self, rem: Remediation, values: Mapping[str, Any]) -> Remediation:
         scope = ChainMap(dict(values), self.scope)
         return Remediation(template.render(rem.text, scope),
-                           tuple(template.render(c, scope) for c in rem.commands),
+                           tuple(template.render(c, scope, fill_in=True) for c in rem.commands),
                            tuple(template.render(link, scope) for link in rem.links))
 
     def from_diagnosis(self, diag: Diagnosis, values: Mapping[str, Any]) -> Outcome:

@@ -83,6 +83,41 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
+# Low-level failures whose own message is empty or jargon, in words. The most specific cause wins.
+_PLAIN_CAUSES = {
+    "ConnectionResetError": "the server reset the connection",
+    "BrokenPipeError": "the server closed the connection while the request was being sent",
+    "SSLEOFError": "the server closed the connection during the TLS handshake",
+    "SSLZeroReturnError": "the server closed the TLS connection",
+}
+# Wrappers with no message of their own.
+_PLAIN_WRAPPERS = {
+    "ReadError": "the connection broke while reading the reply",
+    "WriteError": "the connection broke while sending the request",
+    "RemoteProtocolError": "the server closed the connection without a complete HTTP reply",
+    "LocalProtocolError": "the request could not be sent as valid HTTP",
+    "ConnectError": "the connection could not be opened",
+    "SSLError": "the TLS handshake did not complete",
+    "CloseError": "the connection could not be closed cleanly",
+}
+
+
+def _reason(chain: list[BaseException]) -> str:
+    """What went wrong, in words: a known low-level cause, else the first non-empty message along the chain,
+    else what the wrapper's type means. Never empty."""
+    for exc in chain:
+        if type(exc).__name__ in _PLAIN_CAUSES:
+            return _PLAIN_CAUSES[type(exc).__name__]
+    for exc in chain:
+        text = " ".join(str(exc).split())
+        if text:
+            return text
+    for exc in chain:
+        if type(exc).__name__ in _PLAIN_WRAPPERS:
+            return _PLAIN_WRAPPERS[type(exc).__name__]
+    return f"{type(chain[0]).__name__} without a message"
+
+
 def _classify(exc: Exception, url: str, timeout: float) -> errors.TargetError:
     import httpx
 
@@ -101,18 +136,27 @@ def _classify(exc: Exception, url: str, timeout: float) -> errors.TargetError:
         detail = next(str(e.verify_message) for e in chain if isinstance(e, ssl.SSLCertVerificationError))
         return errors.TLSFailure(f"TLS certificate of {host} not trusted: {detail} (--insecure to skip)")
     if any(isinstance(e, ssl.SSLError) for e in chain):
-        return errors.TLSFailure(f"TLS handshake with {host} failed: {exc} (is it really https?)")
+        return errors.TLSFailure(f"TLS handshake with {host} failed: {_reason(chain)} (is it really https?)")
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in str(exc):
         return errors.ConnectRefused(f"connection refused by {host} ({url}): nothing listens there")
     if isinstance(exc, httpx.ConnectError):
-        return errors.ConnectRefused(f"cannot connect to {host} ({url}): {exc or type(exc).__name__}")
+        return errors.ConnectRefused(f"cannot connect to {host} ({url}): {_reason(chain)}")
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
-        return errors.ProtocolFailure(f"{host} broke the HTTP protocol: {exc or type(exc).__name__}")
+        return errors.ProtocolFailure(f"{host} broke the HTTP protocol: {_reason(chain)}")
     if isinstance(exc, httpx.UnsupportedProtocol):
         return errors.ProtocolFailure(f"unsupported URL scheme in {url} (use http:// or https://)")
     if isinstance(exc, httpx.InvalidURL):
-        return errors.ProtocolFailure(f"invalid URL {url}: {exc}")
-    return errors.ProtocolFailure(f"{type(exc).__name__} talking to {host}: {exc}")
+        return errors.ProtocolFailure(f"invalid URL {url}: {_reason(chain)}")
+    port = urlsplit(url).port
+    where = f"{host}:{port}" if port else host
+    return errors.ProtocolFailure(f"talking to {where} ({url}): {_reason(chain)}")
+
+
+def _redirect_loop(method: str, hops: list[str]) -> errors.RedirectLoop:
+    looped = hops[-1] in hops[:-1]
+    path = " -> ".join(hops[-4:]) if len(hops) <= 4 else hops[0] + " -> … -> " + " -> ".join(hops[-3:])
+    what = "a redirect loop" if looped else f"more than {MAX_REDIRECTS} redirects"
+    return errors.RedirectLoop(f"{method} {hops[0]}: the server answers with {what}: {path}")
 
 
 class DnsOverride:
@@ -216,12 +260,16 @@ class HttpClient:
         self.transcript.append(exchange)
         try:
             current_url, current_headers = url, headers
+            visited = [url]
             for _ in range(MAX_REDIRECTS + 1):
                 status, resp_headers, body = await asyncio.wait_for(
                     self._once(method, current_url, current_headers, json, has_json, limit), limit + 1)
                 location = resp_headers.get("location")
                 if status in (301, 302, 303, 307, 308) and location and method in ("GET", "HEAD"):
                     next_url = urljoin(current_url, location)
+                    if next_url in visited or len(visited) > MAX_REDIRECTS:
+                        raise _redirect_loop(method, [*visited, next_url])
+                    visited.append(next_url)
                     if origin(next_url) != origin(current_url):
                         current_headers = {k: v for k, v in current_headers.items() if k not in credentials}
                     current_url = next_url

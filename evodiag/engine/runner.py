@@ -174,7 +174,8 @@ class Pipeline:
             names = ", ".join(name for name, _ in check.applies_when.values)
             return self._result(check, Outcome(Status.SKIP, f"not applicable here ({names})"))
         effect = check.side_effects
-        if effect and effect.kind not in self.options.allow:
+        reads_only = effect is not None and bool(effect.none_when) and values_hold(effect.none_when, state.scope)
+        if effect and effect.kind not in self.options.allow and not reads_only:
             return self._result(check, Outcome(
                 Status.SKIP, f"not run: it {effect.description}; allow with --allow-{effect.kind}"))
         return None

@@ -42,15 +42,35 @@ def _lookup(scope: Mapping[str, Any], name: str) -> Any:
     return value
 
 
-def render(template: str, scope: Mapping[str, Any], *, strict: bool = False) -> str:
-    """Fill a message template. Unknown names stay as written unless ``strict``."""
+# Leading name parts that say which product a value belongs to, not what it is.
+_PRODUCTS = frozenset({"evolution", "chatwoot", "openim", "s3", "webhook", "config", "http", "files", "dns", "send"})
+# Last name parts too generic to stand alone: "version" alone reads fine, "name" needs its owner ("inbox name").
+_GENERIC = frozenset({"name", "id", "url", "status", "state", "code", "value", "type", "count", "text"})
+
+
+def missing_word(name: str) -> str:
+    """What a message says where a value is missing: ``evolution.version`` -> "unknown version",
+    ``chatwoot.inbox.name`` -> "unknown inbox name". Never the raw placeholder."""
+    parts = [p for p in name.split(".") if p]
+    words = parts[-1:]
+    if len(parts) >= 2 and parts[-1] in _GENERIC and parts[-2] not in _PRODUCTS:
+        words = parts[-2:]
+    return "unknown " + " ".join(words).replace("_", " ")
+
+
+def render(template: str, scope: Mapping[str, Any], *, strict: bool = False, fill_in: bool = False) -> str:
+    """Fill a message template. A missing value becomes words ("unknown version") so no message ever shows a
+    raw placeholder; with ``fill_in`` (a command the user will run) it becomes ``<name>`` to fill in.
+    ``strict`` raises :class:`MissingValue` instead (headers, URLs)."""
 
     def repl(match: re.Match[str]) -> str:
         name = match.group(1)
         if strict:
             return str(_lookup(scope, name))
         value = scope.get(name)
-        return match.group(0) if value is None else _format(value)
+        if value is not None:
+            return _format(value)
+        return f"<{name}>" if fill_in else missing_word(name)
 
     return _PLACEHOLDER.sub(repl, template)
 

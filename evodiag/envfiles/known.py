@@ -115,11 +115,40 @@ COMMONLY_DOCUMENTED_NAMES: frozenset[str] = frozenset(
     }
 )
 
-EVOLUTION_ENV_NAMES: frozenset[str] = REFERENCE_NAMES | COMMONLY_DOCUMENTED_NAMES
+# Read by src/config/env.config.ts at tag 2.3.6 (and Prisma's schemas), for the backing services, integrations
+# and event transports the config checks judge; the per-event families are in KNOWN_PREFIXES below.
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/config/env.config.ts
+SOURCE_2_3_6_NAMES: frozenset[str] = frozenset(
+    {
+        "DATABASE_BOUNCER_CONNECTION_URI", "DATABASE_SAVE_IS_ON_WHATSAPP", "DATABASE_SAVE_IS_ON_WHATSAPP_DAYS",
+        "DATABASE_DELETE_MESSAGE", "CACHE_REDIS_TTL",
+        "RABBITMQ_ENABLED", "RABBITMQ_GLOBAL_ENABLED", "RABBITMQ_PREFIX_KEY", "RABBITMQ_EXCHANGE_NAME",
+        "RABBITMQ_URI", "RABBITMQ_FRAME_MAX",
+        "NATS_ENABLED", "NATS_GLOBAL_ENABLED", "NATS_PREFIX_KEY", "NATS_EXCHANGE_NAME", "NATS_URI",
+        "SQS_ENABLED", "SQS_GLOBAL_ENABLED", "SQS_GLOBAL_FORCE_SINGLE_QUEUE", "SQS_GLOBAL_PREFIX_NAME",
+        "SQS_ACCESS_KEY_ID", "SQS_SECRET_ACCESS_KEY", "SQS_ACCOUNT_ID", "SQS_REGION", "SQS_MAX_PAYLOAD_SIZE",
+        "KAFKA_ENABLED", "KAFKA_CLIENT_ID", "KAFKA_BROKERS", "KAFKA_CONNECTION_TIMEOUT", "KAFKA_REQUEST_TIMEOUT",
+        "KAFKA_GLOBAL_ENABLED", "KAFKA_CONSUMER_GROUP_ID", "KAFKA_TOPIC_PREFIX", "KAFKA_NUM_PARTITIONS",
+        "KAFKA_REPLICATION_FACTOR", "KAFKA_AUTO_CREATE_TOPICS", "KAFKA_SASL_ENABLED", "KAFKA_SASL_MECHANISM",
+        "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_ENABLED", "KAFKA_SSL_REJECT_UNAUTHORIZED",
+        "KAFKA_SSL_CA", "KAFKA_SSL_KEY", "KAFKA_SSL_CERT",
+        "WEBSOCKET_ENABLED", "WEBSOCKET_GLOBAL_EVENTS", "WEBSOCKET_ALLOWED_HOSTS",
+        "PUSHER_ENABLED", "PUSHER_GLOBAL_ENABLED", "PUSHER_GLOBAL_APP_ID", "PUSHER_GLOBAL_KEY",
+        "PUSHER_GLOBAL_SECRET", "PUSHER_GLOBAL_CLUSTER", "PUSHER_GLOBAL_USE_TLS",
+        "TYPEBOT_ENABLED", "TYPEBOT_API_VERSION", "TYPEBOT_SEND_MEDIA_BASE64",
+        "OPENAI_ENABLED", "OPENAI_API_KEY_GLOBAL", "DIFY_ENABLED", "N8N_ENABLED", "EVOAI_ENABLED",
+        "FLOWISE_ENABLED", "S3_SKIP_POLICY", "S3_SAVE_VIDEO", "DEL_TEMP_INSTANCES",
+    }
+)
+
+EVOLUTION_ENV_NAMES: frozenset[str] = REFERENCE_NAMES | COMMONLY_DOCUMENTED_NAMES | SOURCE_2_3_6_NAMES
 
 # Families described by pattern: WEBHOOK_EVENTS_<EVENT> and WEBHOOK_RETRY_* (§6.4), DATABASE_* (§2.1, §4.2),
-# CACHE_* and S3_* (commonly documented).
-KNOWN_PREFIXES: tuple[str, ...] = ("WEBHOOK_EVENTS_", "WEBHOOK_RETRY_", "DATABASE_", "CACHE_", "S3_")
+# CACHE_* and S3_* (commonly documented), and the per-event switches of RabbitMQ, NATS, Kafka, Pusher and SQS.
+KNOWN_PREFIXES: tuple[str, ...] = ("WEBHOOK_EVENTS_", "WEBHOOK_RETRY_", "DATABASE_", "CACHE_", "S3_",
+                                   # per-event switches of the other transports (env.config.ts at 2.3.6)
+                                   "RABBITMQ_EVENTS_", "NATS_EVENTS_", "KAFKA_EVENTS_", "PUSHER_EVENTS_",
+                                   "SQS_GLOBAL_")
 
 # Names Chatwoot reads that identify a Chatwoot service (chatwoot.md §6, §9; SECRET_KEY_BASE is Rails').
 CHATWOOT_MARKER_NAMES: frozenset[str] = frozenset({"FRONTEND_URL", "SECRET_KEY_BASE"})

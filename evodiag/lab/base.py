@@ -8,6 +8,7 @@ stayed read-only against the lab.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import threading
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,17 @@ class _Route:
     template: str
     handler: RouteHandler
     mutates: bool
+
+
+# The log entry of the request being handled: each request runs in its own task, so its own context.
+_CURRENT_ENTRY: contextvars.ContextVar[LoggedRequest | None] = contextvars.ContextVar("lab_request", default=None)
+
+
+def mark_mutating() -> None:
+    """A route that is read-only for probes acted on this request after all: flag its log entry."""
+    entry = _CURRENT_ENTRY.get()
+    if entry is not None:
+        entry.mutates = True
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -89,6 +101,7 @@ class LabApp:
         )
         with self._lock:
             self.log.append(entry)
+        _CURRENT_ENTRY.set(entry)
         response = await (route.handler(request, **params) if route else self.not_found(request))
         entry.status = response.status
         return response

@@ -9,94 +9,33 @@ URLs and resolves every other name through the lab DNS server (``--dns-server``)
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from evodiag.httpserver import HTTPServer, ServerThread
-from evodiag.lab.base import LabApp, LoggedRequest
 from evodiag.lab.chatwoot.app import ChatwootLab
+from evodiag.lab.deployment import (
+    CHATWOOT_TOKEN,
+    CONTACT_NUMBER,
+    GLOBAL_KEY,
+    INSTANCE,
+    LAB_NUMBER,
+    OPENIM_SECRET,
+    PUBLIC_ZONES,
+    Lab,
+)
 from evodiag.lab.dns import DnsServer
 from evodiag.lab.evolution.app import EvolutionLab
 from evodiag.lab.evolution.model import ChatwootSettings, WebhookConfig
 from evodiag.lab.openim import OpenIMLab
 from evodiag.lab.s3 import S3Lab
-from evodiag.lab.scenarios import SCENARIOS, Scenario
+from evodiag.lab.scenarios import SCENARIOS
 from evodiag.webhook.capture import WebhookReceiver
 
-INSTANCE = "lab"
-GLOBAL_KEY = "lab-global-key-4f9c2a"
-CHATWOOT_TOKEN = "lab-chatwoot-token-8d1e7b"
-OPENIM_SECRET = "lab-openim-secret-3a7f"
-LAB_NUMBER = "5511987650000"
-CONTACT_NUMBER = "5511912340000"
-# The lab's "public" names resolve to documentation addresses (RFC 5737) through the lab DNS server.
-PUBLIC_ZONES = {"evolution.example.com": ["203.0.113.10"], "chatwoot.example.com": ["203.0.113.20"]}
-
-
-@dataclass
-class Lab:
-    scenario: Scenario
-    workdir: Path
-    thread: ServerThread
-    evolution: EvolutionLab
-    chatwoot: ChatwootLab
-    openim: OpenIMLab
-    s3: S3Lab
-    sink: WebhookReceiver
-    dns: DnsServer
-    urls: dict[str, str] = field(default_factory=dict)
-    settings_values: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def apps(self) -> list[LabApp]:
-        return [self.evolution, self.chatwoot, self.openim, self.s3]
-
-    def internal_url(self, service: str) -> str:
-        """The URL a container on the emulated compose network uses for ``service``."""
-        return f"http://{service}:{urlsplit(self.urls[service]).port}"
-
-    def mutating_requests(self) -> list[LoggedRequest]:
-        return [entry for app in self.apps for entry in app.requests(mutating=True)]
-
-    def run_on_loop(self, coro: Any, timeout: float = 30) -> Any:
-        return self.thread.call(coro, timeout)
-
-    def cli_args(self) -> list[str]:
-        """The ``evodiag check`` flags that point at this lab."""
-        from evodiag.config import OPTIONS
-
-        args: list[str] = []
-        for opt in OPTIONS:
-            value = self.settings_values.get(opt.key)
-            if value in (None, "", [], False):
-                continue
-            if opt.kind == "paths":
-                for item in value:
-                    args += [opt.flag, str(item)]
-            elif opt.kind == "bool":
-                args.append(opt.flag)
-            else:
-                args += [opt.flag, str(value)]
-        return args
-
-    def run(self, *, only: tuple[str, ...] = (), allow: frozenset[str] = frozenset({"connect", "send"}),
-            timeout: float = 5.0, concurrency: int = 0) -> Any:
-        """Run the real catalog in-process against this lab; returns the RunReport."""
-        from evodiag.catalog.loader import load_catalog
-        from evodiag.config import Settings
-        from evodiag.engine.context import RunOptions
-        from evodiag.engine.runner import Pipeline
-
-        settings = Settings(values=dict(self.settings_values))
-        options = RunOptions(timeout=timeout, allow=allow, only=only, concurrency=concurrency)
-        return asyncio.run(Pipeline(load_catalog(), settings, options).run())
-
+__all__ = ["CHATWOOT_TOKEN", "CONTACT_NUMBER", "GLOBAL_KEY", "INSTANCE", "LAB_NUMBER", "OPENIM_SECRET", "Lab",
+           "start_lab"]
 
 def _healthy_world(lab: Lab) -> None:
     """What every scenario starts from: a correctly wired deployment with some traffic already captured."""

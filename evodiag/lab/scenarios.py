@@ -6,52 +6,18 @@ scenario, everything else passes or skips. One root cause gives one finding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from evodiag.lab.runtime import Lab
+from evodiag.lab.chatwoot.model import Inbox
+from evodiag.lab.deployment import INSTANCE, Lab, Scenario
+from evodiag.lab.evolution.model import Instance
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    expect: dict[str, str]
-    setup: Callable[[Lab], None] = lambda lab: None
-    evolution_version: str = "2.3.6"
-    chatwoot_version: str = "4.10.1"
-    locale: str = "en"
-    openim_version: str = "3.8.2"
-    s3_latency_ms: float = 0
-    entry_point_source: str | None = None
-    evolution_versions: tuple[str, ...] = ("1.7.4", "1.8.2", "2.2.3", "2.3.6")
-    also_allowed: dict[str, str] = field(default_factory=dict)
-    # Evolution 1.7.0-1.7.4 against Chatwoot >= 3.8 *is* the contact_id 422 bug (evo#605): unless a scenario is
-    # about that bug, the lab pairs those versions with the last Chatwoot they worked with.
-    pair_old_evolution_with_chatwoot: str | None = "3.7.0"
-
-    def chatwoot_for(self, evolution_version: str) -> str:
-        from evodiag.versions import in_range
-
-        if self.pair_old_evolution_with_chatwoot and in_range(evolution_version, ">=1.7.0,<1.7.5"):
-            return self.pair_old_evolution_with_chatwoot
-        return self.chatwoot_version
-
-    def apply(self, lab: Lab) -> None:
-        self.setup(lab)
-
-
-def _instance(lab: Lab):
-    from evodiag.lab.runtime import INSTANCE
-
+def _instance(lab: Lab) -> Instance:
     inst = lab.evolution.find_instance(INSTANCE)
     assert inst is not None
     return inst
 
 
-def _inbox(lab: Lab):
+def _inbox(lab: Lab) -> Inbox:
     return next(iter(lab.chatwoot.inboxes.values()))
 
 
@@ -141,6 +107,49 @@ def _s3_slow(lab: Lab) -> None:
     env.write_text(env.read_text() + f"S3_ENABLED=true\nS3_ENDPOINT={lab.internal_url('minio')}\n")
 
 
+def _append_env(lab: Lab, text: str) -> None:
+    env = lab.workdir / "evolution.env"
+    env.write_text(env.read_text() + text, encoding="utf-8")
+
+
+def _in_compose(lab: Lab, *backing: tuple[str, str]) -> None:
+    """Evolution in a container: a compose file whose Evolution service reads the lab's evolution.env, next to the
+    given (service, image) backing services. Config checks then judge localhost as the container itself."""
+    services = "".join(f"  {name}:\n    image: {image}\n" for name, image in backing)
+    compose = lab.workdir / "docker-compose.yml"
+    compose.write_text(
+        "services:\n"
+        "  evolution-api:\n"
+        f"    image: evoapicloud/evolution-api:v{lab.evolution.version}\n"
+        "    env_file: [evolution.env]\n"
+        '    ports: ["8080:8080"]\n' + services, encoding="utf-8")
+    lab.settings_values["files.compose"] = [str(compose)]
+
+
+def _redis_unreachable(lab: Lab) -> None:
+    # .env.example's Redis line, used inside Docker (evo#1856, #2074): localhost is Evolution's own container.
+    _append_env(lab, "CACHE_REDIS_ENABLED=true\nCACHE_REDIS_URI=redis://localhost:6379/6\nCACHE_REDIS_PREFIX_KEY=evolution\n")
+    _in_compose(lab, ("redis", "redis:7-alpine"))
+
+
+def _database_wrong_env(lab: Lab) -> None:
+    # Prisma's usual DATABASE_URL instead of Evolution's DATABASE_CONNECTION_URI (evo#2381).
+    _append_env(lab, "DATABASE_PROVIDER=postgresql\n"
+                     "DATABASE_URL=postgresql://evolution:lab-db-pass-11@postgres:5432/evolution?schema=evolution_api\n")
+
+
+def _rabbitmq_unreachable(lab: Lab) -> None:
+    # .env.example's RABBITMQ_URI=amqp://localhost with RabbitMQ switched on, inside Docker (evo#343).
+    _append_env(lab, "RABBITMQ_ENABLED=true\nRABBITMQ_URI=amqp://evolution:lab-mq-pass-22@localhost:5672\n"
+                     "RABBITMQ_EXCHANGE_NAME=evolution_exchange\n")
+    _in_compose(lab, ("rabbitmq", "rabbitmq:4.1-management"))
+
+
+def _phone_version_stale(lab: Lab) -> None:
+    # The value 2.2.x's .env.example pinned, still in a .env long after WhatsApp moved on (evo#2074, #1014).
+    _append_env(lab, "CONFIG_SESSION_PHONE_VERSION=2.3000.1015901307\n")
+
+
 _ALL: list[Scenario] = [
     Scenario("healthy", "Everything wired correctly: every check passes or skips.", {}),
     Scenario("wrong-evolution-key",
@@ -207,5 +216,23 @@ _ALL: list[Scenario] = [
              "§5.3–5.4; evo#1708).",
              {"config.chatwoot_enabled": "fail", "config.server_url": "fail", "config.api_key": "fail",
               "config.env_names": "fail"}, _env_pitfalls),
+    Scenario("redis-unreachable",
+             "Evolution runs in a container with .env.example's CACHE_REDIS_URI=redis://localhost:6379/6: localhost "
+             "is the container itself, and the log fills with [Redis] redis disconnected (evo#1856, #2074).",
+             {"config.redis": "fail"}, _redis_unreachable, evolution_versions=("2.2.3", "2.3.6"),
+             also_allowed={"network.services": "fail"}),
+    Scenario("database-wrong-env",
+             "DATABASE_URL (Prisma's usual name) instead of DATABASE_CONNECTION_URI: the migration fails with "
+             "P1001 and the container restarts (evo#2381).",
+             {"config.database": "fail"}, _database_wrong_env, evolution_versions=("2.2.3", "2.3.6")),
+    Scenario("rabbitmq-unreachable",
+             "RabbitMQ switched on with RABBITMQ_URI on localhost inside Evolution's container: Failed to connect "
+             "to RabbitMQ, no event published (evo#343, #1460).",
+             {"config.rabbitmq": "fail"}, _rabbitmq_unreachable, evolution_versions=("2.2.3", "2.3.6"),
+             also_allowed={"network.services": "fail"}),
+    Scenario("phone-version-stale",
+             "CONFIG_SESSION_PHONE_VERSION pinned to 2.3000.1015901307, the value 2.2.x shipped: likely stale, "
+             "and ignored from 2.3.1 on (evo#2074, #1014, #2437).",
+             {"config.phone_version": "warn"}, _phone_version_stale),
 ]
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ALL}

@@ -90,9 +90,23 @@ def _values(edge: Edge, info: HostInfo, resolver: str) -> dict[str, str]:
             "resolver": resolver}
 
 
-def judge_edge(edge: Edge, info: HostInfo, resolver: str) -> tuple[list[Finding], list[str]]:
-    """Findings for a server-side edge; notes for evodiag's own edges."""
-    values = _values(edge, info, resolver)
+def container_evidence(compose_files: list[str], edges: list[Edge], hosts: dict[str, HostInfo]) -> str:
+    """What shows that the servers run in containers ("" when nothing does): a compose file, or a URL that
+    calls a service by its compose-style name (http://chatwoot:3000). evodiag itself reaching Evolution on
+    loopback fits a same-host install without containers as well."""
+    if compose_files:
+        return f"the compose file {compose_files[0]}"
+    for edge in edges:
+        info = hosts.get(edge.host)
+        if edge.server_side and info is not None and info.kind is HostKind.INTERNAL_NAME:
+            return f"the service-name URL {mask_url(edge.url)}"
+    return ""
+
+
+def judge_edge(edge: Edge, info: HostInfo, resolver: str, containers: str = "") -> tuple[list[Finding], list[str]]:
+    """Findings for a server-side edge; notes for evodiag's own edges. A server told to call loopback fails
+    only when ``containers`` names what shows a container; otherwise it may be a same-host install: warn."""
+    values = {**_values(edge, info, resolver), "containers": containers}
     line = f"{edge.source}: {edge.name} {values['url']} → {edge.host} is {info.kind.value}"
     if not edge.server_side:
         if info.kind is HostKind.INTERNAL_NAME or info.kind in _UNRESOLVED or info.kind is HostKind.TIMEOUT:
@@ -100,7 +114,7 @@ def judge_edge(edge: Edge, info: HostInfo, resolver: str) -> tuple[list[Finding]
                         "where that name resolves, or use the published URL"]
         return [], []
     if info.kind in _LOCAL:
-        return [Finding("server_loopback", values, [line])], []
+        return [Finding("server_loopback" if containers else "server_loopback_host", values, [line])], []
     if info.kind is HostKind.TIMEOUT:
         return [Finding("dns_timeout", values, [line])], []
     if info.kind in _UNRESOLVED:

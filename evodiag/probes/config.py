@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
-from evodiag.probes import configlint
+from evodiag.probes import configlint, configservices
 from evodiag.probes.configfiles import MALFORMED_CODES, ConfigSources, Scope, shown, sources_from_settings
 from evodiag.probes.declare import probe
 from evodiag.probes.findings import Finding, combine
@@ -110,3 +110,56 @@ async def env_names(ctx: ProbeContext) -> Outcome:
 async def webhook_global(ctx: ProbeContext) -> Outcome:
     """WEBHOOK_GLOBAL_ENABLED=true without a URL or events; byEvents with a trailing slash."""
     return await _lint(ctx, configlint.webhook_global)
+
+
+# Evolution's backing services, integration switches and pinned WhatsApp Web version (rules in configservices).
+
+
+@probe("config.database",
+       diagnoses={"bad_provider", "bouncer_missing", "loopback_in_container", "malformed", "missing", "no_evolution",
+                  "no_settings", "ok", "scheme_mismatch", "unknown", "v1", "wrong_name"},
+       values={"evolution_service", "expected", "file", "files", "fixed", "host", "label", "origin", "provider",
+               "provider_origin", "reason", "refs", "scheme", "url", "var", "version", "where"},
+       reads={"files.compose", "files.env"})
+async def database(ctx: ProbeContext) -> Outcome:
+    """DATABASE_URL instead of DATABASE_CONNECTION_URI, provider vs URI scheme, localhost in a container."""
+    return await _lint(ctx, configservices.database)
+
+
+@probe("config.redis",
+       diagnoses={"bad_scheme", "loopback_in_container", "no_evolution", "no_uri", "not_true", "ok", "shared_prefix",
+                  "switched_off", "tls_port", "unknown", "wrong_name"},
+       values={"evolution_service", "files", "fixed", "host", "local", "origin", "other", "port", "prefix", "refs",
+               "scheme", "service", "url", "value", "var", "where"}, reads={"files.compose", "files.env"})
+async def redis(ctx: ProbeContext) -> Outcome:
+    """CACHE_REDIS_URI on localhost in a container, REDIS_URI/REDIS_URL, rediss:// and port, shared prefix."""
+    return await _lint(ctx, configservices.redis)
+
+
+@probe("config.rabbitmq",
+       diagnoses={"bad_scheme", "frame_max", "loopback_in_container", "no_events", "no_evolution", "no_uri",
+                  "not_true", "ok", "switched_off", "unknown"},
+       values={"events", "evolution_service", "exchange", "files", "fixed", "host", "minimum", "origin", "refs",
+               "service", "url", "value", "var", "where"}, reads={"files.compose", "files.env"})
+async def rabbitmq(ctx: ProbeContext) -> Outcome:
+    """RABBITMQ_ENABLED without a usable RABBITMQ_URI, localhost in a container, frame_max, global events."""
+    return await _lint(ctx, configservices.rabbitmq)
+
+
+@probe("config.integrations", diagnoses={"flag_missing", "no_evolution", "not_true", "ok", "v1"},
+       values={"files", "flag", "label", "off", "on", "origin", "value", "var", "version", "where"},
+       publishes={"config.integrations.enabled"}, reads={"files.compose", "files.env"})
+async def integrations(ctx: ProbeContext) -> Outcome:
+    """Every integration switch: what is off; publishes config.integrations.enabled for the live check."""
+    for scope in read_sources(ctx).evolution[:1]:
+        ctx.publish("config.integrations.enabled", configservices.integration_states(scope))
+    return await _lint(ctx, configservices.integrations)
+
+
+@probe("config.phone_version",
+       diagnoses={"ignored", "malformed", "no_evolution", "ok", "older_than_release", "stale", "unknown", "unset"},
+       values={"default", "file", "files", "label", "newest", "origin", "refs", "value", "var", "version"},
+       reads={"files.compose", "files.env"})
+async def phone_version(ctx: ProbeContext) -> Outcome:
+    """CONFIG_SESSION_PHONE_VERSION set where it is ignored (2.3.1+) or older than the release's default."""
+    return await _lint(ctx, configservices.phone_version)

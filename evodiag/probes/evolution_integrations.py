@@ -15,6 +15,7 @@ from evodiag.engine import template
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import origin
 from evodiag.engine.results import Outcome
+from evodiag.probes.configfiles import sources_from_settings
 from evodiag.probes.declare import probe
 from evodiag.probes.evolution import (
     APIKEY,
@@ -174,15 +175,32 @@ async def _find(ctx: ProbeContext) -> tuple[int | None, Any, str]:
     return exchange.status, exchange.json_or_none(), excerpt(exchange)
 
 
-@probe("evolution.chatwoot.enabled", diagnoses={"enabled", "not_configured", "server_disabled", "unexpected"},
+def chatwoot_wanted(ctx: ProbeContext) -> bool:
+    """Chatwoot is configured on either side: evodiag was given Chatwoot settings, or the given .env/compose
+    files set a CHATWOOT_ variable (other than CHATWOOT_ENABLED off) or run a Chatwoot service. Someone who does
+    not use Chatwoot must not get a failure for it being off."""
+    if any(ctx.value(key) for key in ("chatwoot.url", "chatwoot.token", "chatwoot.account_id", "chatwoot.inbox")):
+        return True
+    sources = sources_from_settings(ctx.value("files.env"), ctx.value("files.compose"))
+    for scope in sources.evolution:
+        if any(name.startswith("CHATWOOT_") and (name != "CHATWOOT_ENABLED" or scope.value(name) == "true")
+               for name in scope.variables):
+            return True
+    return sources.chatwoot_wired() is not None
+
+
+@probe("evolution.chatwoot.enabled",
+       diagnoses={"enabled", "not_configured", "server_disabled", "server_disabled_unused", "unexpected"},
        texts={"server_text"}, values={"excerpt", "server_text", "status", "url"},
-       publishes={"evolution.chatwoot.enabled"}, reads={"evolution.generation"})
+       publishes={"evolution.chatwoot.enabled"},
+       reads={"chatwoot.account_id", "chatwoot.inbox", "chatwoot.token", "chatwoot.url", "evolution.generation",
+              "files.compose", "files.env"})
 async def chatwoot_enabled(ctx: ProbeContext) -> Outcome:
     """``chatwoot/find``: 400 "Chatwoot is disabled" = CHATWOOT_ENABLED off on the server (v2, ref §5.3)."""
     status, doc, body = await _find(ctx)
     if _disabled(status, doc):
         ctx.publish("evolution.chatwoot.enabled", False)
-        return ctx.diagnose("server_disabled")
+        return ctx.diagnose("server_disabled" if chatwoot_wanted(ctx) else "server_disabled_unused")
     if status != 200:
         return ctx.diagnose("unexpected", status=status, excerpt=body)
     view = parse_chatwoot(doc)

@@ -181,9 +181,10 @@ def _evolution_internal(sources: ConfigSources) -> str:
 
 @probe("network.domains",
        diagnoses={"dns_timeout", "mixed_back_internal", "mixed_back_public", "none", "ok", "public_private",
-                  "server_loopback", "unresolvable"},
-       values={"addresses", "callee", "caller", "count", "edge", "edge_a", "edge_b", "evolution_internal", "host",
-               "kind", "resolver", "source", "style_a", "style_b", "summary", "url", "url_a", "url_b"},
+                  "server_loopback", "server_loopback_host", "unresolvable"},
+       values={"addresses", "callee", "caller", "containers", "count", "edge", "edge_a", "edge_b",
+               "evolution_internal", "host", "kind", "resolver", "source", "style_a", "style_b", "summary", "url",
+               "url_a", "url_b"},
        reads={"chatwoot.inbox.webhook_url", "chatwoot.url", "dns.server", "evolution.chatwoot.enabled",
               "evolution.chatwoot.url", "evolution.chatwoot.webhook_url", "evolution.instance", "evolution.url",
               "evolution.webhook.configured_url", "evolution.webhook.enabled", "evolution.webhook.target",
@@ -204,13 +205,14 @@ async def domains(ctx: ProbeContext) -> Outcome:
         ctx.state.dns_answers.extend(resolver.records())
     findings: list[Finding] = []
     notes: list[str] = []
+    containers = callgraph.container_evidence([c.path for c in sources.compose_files], edges, hosts)
     for edge in edges:
         info = hosts.get(edge.host)
         if info is None:
             notes.append(f"{edge.source}: {edge.name} {mask_url(edge.url)} has no host to resolve "
                          "(a URL defect, reported by the URL checks)")
             continue
-        found, said = callgraph.judge_edge(edge, info, resolver.nameserver)
+        found, said = callgraph.judge_edge(edge, info, resolver.nameserver, containers)
         findings += found
         notes += said
     forward = [e for e in edges if e.caller == EVOLUTION and e.callee == CHATWOOT]

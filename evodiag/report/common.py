@@ -7,6 +7,7 @@ from typing import Any
 from evodiag import __version__, exitcodes
 from evodiag.engine.results import Result, Status
 from evodiag.engine.runner import RunReport
+from evodiag.errors import NO_ANSWER_KINDS
 from evodiag.redact import Redactor
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = (
@@ -16,12 +17,17 @@ STATUS_SYMBOLS = {Status.PASS: "✔", Status.WARN: "!", Status.FAIL: "✘", Stat
 
 
 def exit_code(report: RunReport, *, fail_on: str = "fail", exit_zero: bool = False) -> int:
+    """3 only when no target answered at all: a server that sent an HTML page or broken JSON is reachable, and
+    what it sent is a finding (1)."""
     if exit_zero:
         return EXIT_OK
     ran = [r for r in report.results if r.status not in (Status.SKIP, Status.BLOCKED)]
     reach = [r for r in ran if "reachability" in report.catalog.checks[r.id].tags]
-    if (reach and all(r.status is Status.ERROR for r in reach)) or (ran and all(r.status is Status.ERROR
-                                                                                for r in ran)):
+
+    def unanswered(results: list[Result]) -> bool:
+        return bool(results) and all(r.status is Status.ERROR and r.error_kind in NO_ANSWER_KINDS for r in results)
+
+    if unanswered(reach) or unanswered(ran):
         return EXIT_UNREACHABLE
     failing = {Status.FAIL, Status.ERROR} | ({Status.WARN} if fail_on == "warn" else set())
     return EXIT_FINDINGS if any(r.status in failing for r in report.results) else EXIT_OK
@@ -45,9 +51,10 @@ def headline(report: RunReport) -> str:
     return f"{len(found)} problem{'s' if len(found) != 1 else ''}: " + ", ".join(r.id for r in found)
 
 
-def redactor_for(report: RunReport, *, shareable: bool = False) -> Redactor:
-    """Secrets are masked in every output. A shareable report (the Markdown ticket report) also replaces phone
-    numbers, WhatsApp JIDs, names and message text with stable pseudonyms."""
+def redactor_for(report: RunReport, *, shareable: bool = True) -> Redactor:
+    """Secrets are masked in every output. A shareable report (JSON, JUnit, Markdown, bundles: they end up in CI
+    artifacts and tickets other people read) also replaces phone numbers, WhatsApp JIDs, names and message text
+    with stable pseudonyms; only the terminal text keeps your own numbers readable."""
     if shareable:
         from evodiag.pii import PiiRedactor
 
@@ -60,16 +67,24 @@ def versions(report: RunReport) -> dict[str, Any]:
 
 
 def as_dict(report: RunReport, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The report as data, redacted by where each value comes from: settings, facts and result details hold
+    what servers and the user gave (redacted by key and shape); the rest is evodiag's own words (by shape only,
+    so a remediation's ``text`` is never mistaken for a message body)."""
     red = redactor or redactor_for(report)
+    results = []
+    for result in report.results:
+        own = result.to_dict()
+        details = own.pop("details")
+        results.append({**red.own(own), "details": red.obj(details)})
     doc = {
         "evodiag": __version__,
         "catalog": {"sources": list(report.catalog.sources), "checks": len(report.catalog.checks)},
-        "target": report.settings.masked(),
-        "facts": report.facts,
+        "target": red.obj(report.settings.masked()),
+        "facts": red.obj(report.facts),
         "summary": report.summary(),
-        "headline": headline(report),
+        "headline": red.text(headline(report)),
         "root_causes": [{"id": cid, "blocks": n} for cid, n in report.root_causes],
         "duration_ms": round(report.duration_ms, 1),
-        "results": [r.to_dict() for r in report.results],
+        "results": results,
     }
-    return red.obj(doc)  # type: ignore[no-any-return]
+    return doc

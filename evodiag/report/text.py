@@ -12,7 +12,7 @@ from evodiag.catalog.model import STAGES
 from evodiag.engine.results import Status
 from evodiag.engine.runner import RunReport
 from evodiag.redact import Redactor
-from evodiag.report.common import STATUS_SYMBOLS, as_dict, versions
+from evodiag.report.common import STATUS_SYMBOLS, as_dict, redactor_for, versions
 
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta", "skip": "dim",
           "blocked": "dim red"}
@@ -23,10 +23,12 @@ def use_color(stream: IO[str]) -> bool:
 
 
 def lines(report: RunReport, redactor: Redactor | None = None, *, verbose: bool = False) -> list[tuple[str, str]]:
-    """(text, style) pairs; the style is ignored in plain mode."""
+    """(text, style) pairs; the style is ignored in plain mode. The terminal is the user's own screen: secrets are
+    masked, phone numbers stay readable."""
+    redactor = redactor or redactor_for(report, shareable=False)
     doc = as_dict(report, redactor)
     out: list[tuple[str, str]] = []
-    env = (redactor or Redactor()).obj(versions(report))
+    env = redactor.obj(versions(report))
     if env:
         out.append(("versions: " + ", ".join(f"{k}={v}" for k, v in env.items()), "dim"))
     for stage in STAGES:
@@ -48,7 +50,7 @@ def lines(report: RunReport, redactor: Redactor | None = None, *, verbose: bool 
     if verbose:
         out.append(("", ""))
         out.append(("HTTP", "bold"))
-        red = redactor or Redactor()
+        red = redactor
         for ex in report.state.http.transcript:
             out.append((f"  [{ex.check_id}] " + red.text(ex.summary()), "dim"))
     s = doc["summary"]

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from evodiag.catalog.model import Catalog, Signature
-from evodiag.redact import Redactor, mask_assigned_secrets
+from evodiag.redact import Redactor
 
 BLOCK = 4 * 1024 * 1024
 MAX_LINE = 1024 * 1024
@@ -585,7 +585,7 @@ class Scanner:
         return seen
 
     def mask(self, line: str) -> str:
-        text = mask_assigned_secrets(self.redactor.text(line.strip()))
+        text = self.redactor.pasted(line.strip())
         text = "".join(ch if ch.isprintable() else "?" for ch in text)
         return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
 

@@ -280,12 +280,32 @@ def test_same_style_both_ways_passes(catalog: Catalog, dns_server: DnsServer) ->
     assert execute(catalog, lan, ("network.domains",))[0]["network.domains"].status is Status.PASS
 
 
-def test_server_side_loopback_fails_but_evodiag_loopback_is_fine(catalog: Catalog, dns_server: DnsServer) -> None:
-    values = domain_values(dns_server, **{"evolution.chatwoot.url": "http://localhost:3000"})
-    res = execute(catalog, values, ("network.domains",))[0]["network.domains"]
+def test_server_side_loopback_fails_when_containers_show(catalog: Catalog, dns_server: DnsServer,
+                                                         tmp_path: Path) -> None:
+    service_name = domain_values(dns_server, **{
+        "evolution.chatwoot.url": "http://localhost:3000",
+        "chatwoot.inbox.webhook_url": "http://evolution-api:8080/chatwoot/webhook/x"})
+    res = execute(catalog, service_name, ("network.domains",))[0]["network.domains"]
     assert res.status is Status.FAIL
     assert res.message.startswith("Evolution API → Chatwoot: http://localhost:3000 points at localhost")
+    assert "the service-name URL http://evolution-api:8080" in res.message
     assert not any("evodiag →" in e for e in res.evidence)
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services:\n  evolution-api:\n    image: atendai/evolution-api:v2.3.6\n")
+    with_compose = domain_values(dns_server, **{"evolution.chatwoot.url": "http://localhost:3000",
+                                                "files.compose": [str(compose)]})
+    res = execute(catalog, with_compose, ("network.domains",))[0]["network.domains"]
+    assert res.status is Status.FAIL and f"the compose file {compose}" in res.message
+
+
+def test_server_side_loopback_only_warns_on_what_may_be_a_same_host_install(catalog: Catalog,
+                                                                            dns_server: DnsServer) -> None:
+    values = domain_values(dns_server, **{"evolution.chatwoot.url": "http://127.0.0.1:3000",
+                                          "evolution.webhook.target": "http://127.0.0.1:9000/hook"})
+    res = execute(catalog, values, ("network.domains",))[0]["network.domains"]
+    assert res.status is Status.WARN, res.message
+    assert "nothing here shows containers" in res.message
+    assert "wrong if Evolution API runs in a container" in res.message
 
 
 def test_public_name_resolving_to_a_private_address(catalog: Catalog, dns_server: DnsServer) -> None:
@@ -318,7 +338,8 @@ def test_edges_from_the_files(catalog: Catalog, dns_server: DnsServer) -> None:
 
     values = {"files.env": env("chatwoot.env"), "dns.server": dns_server.address}
     res = execute(catalog, values, ("network.domains",))[0]["network.domains"]
-    assert res.status is Status.FAIL and "Evolution API → Chatwoot attachments: http://0.0.0.0:3000" in res.message
+    # an env file alone shows no container: a same-host install is possible, so a warning that says so
+    assert res.status is Status.WARN and "Evolution API → Chatwoot attachments: http://0.0.0.0:3000" in res.message
 
 
 def test_nothing_to_resolve_skips(catalog: Catalog, dns_server: DnsServer) -> None:

@@ -140,6 +140,16 @@ def test_checks_skip_without_an_instance_and_qr_needs_allow_connect(serve: Serve
     assert "--allow-connect" in results["evolution.qr"].message
 
 
+def test_qr_runs_without_allow_connect_while_connecting(serve: Serve) -> None:
+    """In `connecting`, connect only returns the current QR: no flag needed. In `close` the gate stays."""
+    connecting = serve_lab(serve, lab_with("2.3.6", shop(state="connecting", qr_available=True)))
+    result = run(connecting)["evolution.qr"]
+    assert result.status is Status.PASS and "QR code" in result.message, result.message
+    closed = serve_lab(serve, lab_with("2.3.6", shop(state="close", qr_available=True)))
+    gated = run(closed)["evolution.qr"]
+    assert gated.status is Status.SKIP and "--allow-connect" in gated.message
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # evolution.reachable
 # ---------------------------------------------------------------------------------------------------------------
@@ -478,7 +488,12 @@ def _cw(**fields: Any) -> ChatwootSettings:
 @pytest.mark.parametrize("version", V2)
 def test_chatwoot_disabled_on_the_server(serve: Serve, version: str) -> None:
     url = serve_lab(serve, lab_with(version, shop(chatwoot=_cw()), chatwoot_enabled=False))
-    results = run(url)
+    unused = run(url)  # no Chatwoot setting on either side: not a failure for someone who does not use it
+    assert unused["evolution.chatwoot.enabled"].status is Status.SKIP
+    assert "nothing configures Chatwoot on either side" in unused["evolution.chatwoot.enabled"].message
+    assert unused["evolution.chatwoot.config"].status is Status.SKIP
+    assert not findings(unused)
+    results = run(url, chatwoot__account_id="1")
     assert results["evolution.chatwoot.enabled"].status is Status.FAIL
     assert "CHATWOOT_ENABLED=true" in results["evolution.chatwoot.enabled"].remediation.text
     assert {r.number for r in results["evolution.chatwoot.enabled"].refs} >= {1011, 2334}
@@ -627,5 +642,7 @@ def test_known_issues_waits_for_observers_in_its_own_stage(serve: Serve) -> None
     results = run(url, catalog=catalog, allow=frozenset({"connect"}))
     assert results["evolution.qr"].status is Status.PASS
     assert results["evolution.known_issues"].status is Status.PASS
+    # A fresh lab: the first run left the instance `connecting`, where evolution.qr needs no flag.
+    url = serve_lab(serve, lab_with("2.3.6", shop(state="close", qr_available=True)))
     results = run(url, catalog=catalog)  # evolution.qr skipped (no --allow-connect): the issue is raised here
     assert results["evolution.known_issues"].status is Status.WARN

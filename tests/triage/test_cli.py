@@ -89,3 +89,19 @@ def test_bundle_no_redact_is_loud(tmp_path):
     with zipfile.ZipFile(out) as zf:
         manifest = json.loads(zf.read("manifest.json"))
     assert manifest["redacted"] is False and "NOT REDACTED" in manifest["warning"]
+
+
+def test_triage_masks_a_token_that_follows_prose_and_its_later_occurrences(tmp_path: Path) -> None:
+    token = "Zq8xR2mP7vK4nT9wB3cYa1"
+    log = tmp_path / "ticket.log"
+    log.write_text(f"2026-05-01 ERROR chatwoot 401 Invalid Access Token {token}\n"
+                   f"2026-05-01 nginx underscores_in_headers off: the request with {token} lost its header\n"
+                   "2026-05-01 You need to sign in or sign up before continuing (message 3EB0C767D26A1B2C9F81, "
+                   "token check)\n")
+    proc = subprocess.run([sys.executable, "-m", "evodiag", "triage", str(log), "--max-evidence", "5"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    evidence = [line for line in proc.stdout.splitlines() if line.strip().startswith("line ")]
+    assert len(evidence) == 3, proc.stdout
+    assert token not in proc.stdout
+    assert "3EB0C767D26A1B2C9F81" in proc.stdout  # a WhatsApp message id is evidence, not a secret

@@ -2,6 +2,13 @@
 Chatwoot endpoints Evolution API calls, with the bodies, status codes and version differences documented in
 ``/work/shared/reference/chatwoot.md`` (cited as "ref chatwoot.md §N" next to each behaviour).
 
+Modules, bottom up: ``model`` (records), ``texts`` (messages per locale), ``rails`` (Rails params and errors),
+``state`` (the state store: config, tables, scenario helpers), ``views`` (JSON shapes), ``filters``, ``auth``
+(the auth pipeline and policies), ``webhooks`` (outbound), ``operations`` (builders, reopen and status rules),
+``routes/<family>`` (handlers: ``server``, ``inboxes``, ``conversations``, ``contacts``), ``app``
+(:class:`ChatwootLab`, the router). A new behaviour: state in ``state``, handler in its route family, route
+line in ``app``.
+
 Typical scenario setup::
 
     lab = ChatwootLab(version="3.8.0", locale="pt_BR")
@@ -12,7 +19,8 @@ Typical scenario setup::
     lab.attach_bot(inbox.id, bot.id)          # new conversations in this inbox now start "pending"
 """
 
-from evodiag.lab.chatwoot.app import Caller, ChatwootLab
+from evodiag.lab.chatwoot.app import ChatwootLab
+from evodiag.lab.chatwoot.auth import Caller
 from evodiag.lab.chatwoot.model import (
     Account,
     AgentBot,

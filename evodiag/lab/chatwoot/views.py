@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evodiag.lab.chatwoot.model import (
     MESSAGE_TYPE_NAMES,
@@ -19,9 +19,7 @@ from evodiag.lab.chatwoot.model import (
     Message,
     User,
 )
-
-if TYPE_CHECKING:
-    from evodiag.lab.chatwoot.app import ChatwootLab
+from evodiag.lab.chatwoot.state import ChatwootState
 
 JSON = dict[str, Any]
 
@@ -45,7 +43,7 @@ def epoch(ts: float | None) -> int:
 
 
 # --- users ---------------------------------------------------------------------------------------------------
-def user_json(lab: ChatwootLab, user: User) -> JSON:
+def user_json(lab: ChatwootState, user: User) -> JSON:
     """``GET /api/v1/profile``. ref chatwoot.md §1.4; CW@4.2.0:app/views/api/v1/models/_user.json.jbuilder.
     ``accounts[].permissions`` from 3.8.0 (diff CW@3.7.0..CW@3.8.0); the enterprise ``custom_role_id`` /
     ``custom_role`` from 3.13.0 (commit 58e78621, git ancestry)."""
@@ -92,7 +90,7 @@ def user_push(user: User) -> JSON:
             "type": "user", "availability_status": "offline", "thumbnail": ""}
 
 
-def agent_json(lab: ChatwootLab, user: User, account_id: int) -> JSON:
+def agent_json(lab: ChatwootState, user: User, account_id: int) -> JSON:
     """``api/v1/models/_agent.json.jbuilder`` (conversation ``meta.assignee``)."""
     out: JSON = {"id": user.id, "account_id": account_id, "availability_status": "offline", "auto_offline": True,
                  "confirmed": True, "email": user.email, "provider": "email", "available_name": user.available_name}
@@ -105,7 +103,7 @@ def agent_json(lab: ChatwootLab, user: User, account_id: int) -> JSON:
 
 
 # --- accounts ------------------------------------------------------------------------------------------------
-def account_json(lab: ChatwootLab, account: Account) -> JSON:
+def account_json(lab: ChatwootState, account: Account) -> JSON:
     """``GET /api/v1/accounts/{id}`` (ref chatwoot.md §2 "Alternative"; CW@4.10.1:app/views/api/v1/accounts/
     show.json.jbuilder + models/_account.json.jbuilder; ``settings`` replaced ``auto_resolve_duration`` in 4.2.0)."""
     out: JSON = {}
@@ -142,7 +140,7 @@ def _weekly_schedule() -> list[JSON]:
     return days
 
 
-def inbox_json(lab: ChatwootLab, inbox: Inbox, administrator: bool) -> JSON:
+def inbox_json(lab: ChatwootState, inbox: Inbox, administrator: bool) -> JSON:
     """ref chatwoot.md §4.1 "Inbox fields"; key order of CW@4.10.1:app/views/api/v1/models/_inbox.json.jbuilder.
     API-channel block: ``hmac_token`` (administrators only), ``webhook_url``, ``inbox_identifier``,
     ``additional_attributes``."""
@@ -230,7 +228,7 @@ def agent_bot_push(bot: AgentBot) -> JSON:
 
 
 # --- contacts ------------------------------------------------------------------------------------------------
-def contact_json(lab: ChatwootLab, contact: Contact, *, with_contact_inboxes: bool) -> JSON:
+def contact_json(lab: ChatwootState, contact: Contact, *, with_contact_inboxes: bool) -> JSON:
     """ref chatwoot.md §5.1 "Contact object"; CW@4.10.1:app/views/api/v1/models/_contact.json.jbuilder."""
     out: JSON = {
         "additional_attributes": contact.additional_attributes, "availability_status": "offline",
@@ -259,7 +257,7 @@ def contact_push(contact: Contact) -> JSON:
 
 
 # --- messages ------------------------------------------------------------------------------------------------
-def _sender(lab: ChatwootLab, msg: Message) -> JSON | None:
+def _sender(lab: ChatwootState, msg: Message) -> JSON | None:
     if msg.sender_type == "Contact" and msg.sender_id in lab.contacts:
         return contact_push(lab.contacts[msg.sender_id])
     if msg.sender_type == "User" and msg.sender_id in lab.users:
@@ -269,7 +267,7 @@ def _sender(lab: ChatwootLab, msg: Message) -> JSON | None:
     return None
 
 
-def message_json(lab: ChatwootLab, msg: Message) -> JSON:
+def message_json(lab: ChatwootState, msg: Message) -> JSON:
     """``api/v1/models/_message.json.jbuilder``: ``message_type`` is the integer (ref chatwoot.md §5.3)."""
     conv = lab.conversations[msg.conversation_id]
     out: JSON = {"id": msg.id, "content": msg.content, "inbox_id": msg.inbox_id}
@@ -287,7 +285,7 @@ def message_json(lab: ChatwootLab, msg: Message) -> JSON:
     return out
 
 
-def message_push(lab: ChatwootLab, msg: Message) -> JSON:
+def message_push(lab: ChatwootState, msg: Message) -> JSON:
     """``Message#push_event_data``: the row's attributes (schema order) merged with overrides, then ``sender``."""
     conv = lab.conversations[msg.conversation_id]
     ci = lab.contact_inboxes.get(conv.contact_inbox_id) if conv.contact_inbox_id else None
@@ -314,7 +312,7 @@ def message_push(lab: ChatwootLab, msg: Message) -> JSON:
 
 
 # --- conversations -------------------------------------------------------------------------------------------
-def conversation_json(lab: ChatwootLab, conv: Conversation) -> JSON:
+def conversation_json(lab: ChatwootState, conv: Conversation) -> JSON:
     """ref chatwoot.md §3.4 "Conversation object"; key order of
     CW@4.10.1:app/views/api/v1/conversations/partials/_conversation.json.jbuilder (``updated_at`` from 4.0.2,
     ``assignee_type`` from 4.8.0, by git ancestry)."""
@@ -366,7 +364,7 @@ def conversation_json(lab: ChatwootLab, conv: Conversation) -> JSON:
 
 
 # --- webhooks ------------------------------------------------------------------------------------------------
-def message_webhook(lab: ChatwootLab, msg: Message, event: str) -> JSON:
+def message_webhook(lab: ChatwootState, msg: Message, event: str) -> JSON:
     """``Message#webhook_data`` + ``event`` as POSTed to an API inbox's ``webhook_url`` (ref chatwoot.md §6):
     ``message_type`` is the *string* there. Nested objects are abbreviated (UNVERIFIED beyond the listed keys)."""
     conv = lab.conversations[msg.conversation_id]

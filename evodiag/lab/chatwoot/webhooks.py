@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
 from evodiag.lab.chatwoot.model import Delivery
+from evodiag.lab.chatwoot.state import ChatwootState
 from evodiag.lab.chatwoot.views import message_webhook
 
-if TYPE_CHECKING:
-    from evodiag.lab.chatwoot.app import ChatwootLab
 
-
-async def deliver(lab: ChatwootLab, message_id: int, event: str = "message_created") -> Delivery:
+async def deliver(lab: ChatwootState, message_id: int, event: str = "message_created") -> Delivery:
     """POST the message's webhook payload to its API inbox's ``webhook_url`` with ``webhook_timeout``.
 
     Like ``Webhooks::Trigger``: on failure of ``message_created``/``message_updated`` the message becomes

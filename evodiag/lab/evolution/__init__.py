@@ -4,9 +4,12 @@ Reproduces the real server's routes, guards, status codes and bodies per version
 its outbound webhooks and the calls it makes to Chatwoot. Facts and citations: /work/shared/reference/
 evolution-api.md and chatwoot.md (``ref §N`` in comments).
 
-Modules: ``model`` (state dataclasses), ``payloads`` (bodies, validation), ``outbound`` (webhook delivery),
-``chatwoot_sync`` (calls to Chatwoot), ``settings`` (configuring request bodies, create responses), ``app``
-(the :class:`EvolutionLab` server).
+Modules, bottom up: ``model`` (instance records), ``state`` (the state store: server config, instances,
+records), ``payloads`` (bodies, validation), ``outbound`` (webhook delivery), ``chatwoot_sync`` (calls to
+Chatwoot), ``settings`` (configuring request bodies, create responses), ``guards`` (404/401/body checks),
+``whatsapp`` (connecting, messages in and out), ``routes/<family>`` (handlers: ``server``, ``instance``,
+``chatwoot``, ``webhook``, ``message``), ``app`` (:class:`EvolutionLab`, the router). A new behaviour: state in
+``state``/``model``, handler in its route family, route line in ``app``.
 """
 
 from evodiag.lab.evolution.app import EvolutionLab

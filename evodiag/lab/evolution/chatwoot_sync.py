@@ -20,16 +20,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from evodiag.lab.evolution.model import ChatwootCall, ChatwootSettings, Instance
 from evodiag.lab.evolution.outbound import AXIOS_ACCEPT, node_error
 from evodiag.lab.evolution.payloads import QR_BASE64, chatwoot_webhook_url
-
-if TYPE_CHECKING:
-    from evodiag.lab.evolution.app import EvolutionLab
+from evodiag.lab.evolution.state import EvolutionState
 
 BOT_CONTACT = "123456"  # ref chatwoot.md §8, evolution-api.md §5.3 (CHATWOOT_BOT_CONTACT)
 
@@ -44,7 +42,7 @@ class ChatwootError(Exception):
 
 @dataclass
 class Session:
-    lab: EvolutionLab
+    lab: EvolutionState
     inst: Instance
     cw: ChatwootSettings
     client: httpx.AsyncClient
@@ -95,7 +93,7 @@ class Session:
         return ChatwootError(message)
 
 
-def active_settings(lab: EvolutionLab, inst: Instance) -> ChatwootSettings | None:
+def active_settings(lab: EvolutionState, inst: Instance) -> ChatwootSettings | None:
     """The provider Evolution uses, or None: v2 also needs CHATWOOT_ENABLED (``findChatwoot`` returns null,
     ref §5.3)."""
     cw = inst.chatwoot
@@ -228,7 +226,7 @@ async def create_conversation(s: Session, inbox: dict[str, Any], remote_jid: str
     return conv_id
 
 
-async def sync_message(lab: EvolutionLab, inst: Instance, client: httpx.AsyncClient, *, remote_jid: str,
+async def sync_message(lab: EvolutionState, inst: Instance, client: httpx.AsyncClient, *, remote_jid: str,
                        push_name: str, text: str, from_me: bool, key_id: str) -> bool:
     """Mirror one WhatsApp message into Chatwoot; failures are recorded, never raised (Evolution logs them)."""
     cw = active_settings(lab, inst)
@@ -272,7 +270,7 @@ async def open_bot_conversation(s: Session, inbox: dict[str, Any], contact: dict
     return found[0]
 
 
-async def bot_message(lab: EvolutionLab, inst: Instance, client: httpx.AsyncClient, content: str, *,
+async def bot_message(lab: EvolutionState, inst: Instance, client: httpx.AsyncClient, content: str, *,
                       qr: bool = False) -> bool:
     """``createBotMessage`` / ``createBotQr``: post into the bot conversation (contact ``123456``)."""
     cw = active_settings(lab, inst)
@@ -298,7 +296,7 @@ async def bot_message(lab: EvolutionLab, inst: Instance, client: httpx.AsyncClie
     return True
 
 
-async def init_instance(lab: EvolutionLab, inst: Instance, client: httpx.AsyncClient) -> None:
+async def init_instance(lab: EvolutionState, inst: Instance, client: httpx.AsyncClient) -> None:
     """``initInstanceChatwoot`` run by autoCreate (ref evolution-api.md §5.4, §11; chatwoot.md §6, §8):
     reuse the inbox with the same name (its webhook_url is NOT updated) or create an API inbox; create the bot
     contact and conversation and post ``init``. Raises ChatwootError; the route turns it into a 500."""

@@ -11,15 +11,13 @@ import asyncio
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from evodiag.lab.evolution.model import Delivery, Instance
-
-if TYPE_CHECKING:
-    from evodiag.lab.evolution.app import EvolutionLab
+from evodiag.lab.evolution.state import EvolutionState
 
 AXIOS_ACCEPT = "application/json, text/plain, */*"
 
@@ -82,7 +80,7 @@ def event_names(event: str) -> tuple[str, str, str]:
     return dotted, upper, upper.replace("_", "-").lower()
 
 
-def _payload(lab: EvolutionLab, inst: Instance, dotted: str, data: Any, destination: str,
+def _payload(lab: EvolutionState, inst: Instance, dotted: str, data: Any, destination: str,
              target: str) -> dict[str, Any]:
     """The POST body (ref §6.6; v2 webhook.controller.ts#L92-101, v1 channel.service.ts#L1022-1034)."""
     body: dict[str, Any] = {"event": dotted, "instance": inst.name, "data": data, "destination": destination,
@@ -100,7 +98,7 @@ def _payload(lab: EvolutionLab, inst: Instance, dotted: str, data: Any, destinat
     return body
 
 
-async def _post_with_retries(lab: EvolutionLab, client: httpx.AsyncClient, target: str, event: str, url: str,
+async def _post_with_retries(lab: EvolutionState, client: httpx.AsyncClient, target: str, event: str, url: str,
                              payload: dict[str, Any], extra_headers: dict[str, str]) -> list[Delivery]:
     """v1: one POST, errors only logged. 2.0–2.2: up to 10 attempts on any error, 4xx included. 2.3+: backoff,
     no retry on the non-retryable statuses (ref §6.5). Delays are lab fields (0 by default)."""
@@ -131,7 +129,7 @@ async def _post_with_retries(lab: EvolutionLab, client: httpx.AsyncClient, targe
     return out
 
 
-async def deliver(lab: EvolutionLab, inst: Instance, event: str, data: Any,
+async def deliver(lab: EvolutionState, inst: Instance, event: str, data: Any,
                   client: httpx.AsyncClient) -> list[Delivery]:
     """Send one event to the instance webhook and the global webhook (ref §6.3–§6.6)."""
     dotted, upper, dashed = event_names(event)
@@ -156,3 +154,8 @@ async def deliver(lab: EvolutionLab, inst: Instance, event: str, data: Any,
         jobs.append(_post_with_retries(lab, client, "global", dotted, url, payload, {}))
     results = await asyncio.gather(*jobs)
     return [d for batch in results for d in batch]
+
+
+def client_for(lab: EvolutionState) -> httpx.AsyncClient:
+    """A fresh loopback-only client; use it as ``async with`` so no socket outlives the request."""
+    return new_client(lab.webhook_timeout_s, lab.hosts)

@@ -4,16 +4,14 @@ settings, and the create response bodies (ref evolution-api.md §4.5, §5.2; obs
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evodiag.lab.evolution.model import ChatwootSettings, Instance
 from evodiag.lab.evolution.payloads import chatwoot_webhook_url, qr_body
-
-if TYPE_CHECKING:
-    from evodiag.lab.evolution.app import EvolutionLab
+from evodiag.lab.evolution.state import EvolutionState
 
 
-def chatwoot_from_create(lab: EvolutionLab, body: dict[str, Any], name: str) -> ChatwootSettings:
+def chatwoot_from_create(lab: EvolutionState, body: dict[str, Any], name: str) -> ChatwootSettings:
     p = "chatwoot_" if lab.is_v1 else "chatwoot"
 
     def get(snake: str, camel: str, default: Any) -> Any:
@@ -35,7 +33,7 @@ def chatwoot_from_create(lab: EvolutionLab, body: dict[str, Any], name: str) -> 
     )
 
 
-def response_v1(lab: EvolutionLab, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
+def response_v1(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
     """ref §4.5: ``instance.status: "created"``, ``hash`` object, ``chatwoot.webhook_url`` when set.
     # UNVERIFIED: the other keys (webhook/events/settings) and their order."""
     resp: dict[str, Any] = {
@@ -58,7 +56,7 @@ def response_v1(lab: EvolutionLab, inst: Instance, body: dict[str, Any], qrcode:
     return resp
 
 
-def response_v2(lab: EvolutionLab, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
+def response_v2(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
     """ref §4.5, observed §11: ``hash`` string, ``webhook: {}`` when none, ``qrcode`` only with
     ``qrcode:true``. # UNVERIFIED: webhookWaBusiness/accessTokenWaBusiness values, the filled webhook block,
     where ``chatwoot`` goes."""
@@ -88,7 +86,7 @@ def response_v2(lab: EvolutionLab, inst: Instance, body: dict[str, Any], qrcode:
     return resp
 
 
-def chatwoot_block(lab: EvolutionLab, inst: Instance) -> dict[str, Any]:
+def chatwoot_block(lab: EvolutionState, inst: Instance) -> dict[str, Any]:
     """Chatwoot block of the create response; ``webhook_url`` (v1) / ``webhookUrl`` (v2) per ref §4.5."""
     cw = inst.chatwoot
     assert cw is not None
