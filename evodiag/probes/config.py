@@ -127,10 +127,11 @@ async def database(ctx: ProbeContext) -> Outcome:
 
 
 @probe("config.redis",
-       diagnoses={"bad_scheme", "loopback_in_container", "no_evolution", "no_uri", "not_true", "ok", "shared_prefix",
-                  "switched_off", "tls_port", "unknown", "wrong_name"},
-       values={"evolution_service", "files", "fixed", "host", "local", "origin", "other", "port", "prefix", "refs",
-               "scheme", "service", "url", "value", "var", "where"}, reads={"files.compose", "files.env"})
+       diagnoses={"bad_scheme", "image_default", "loopback_in_container", "no_evolution", "no_uri", "not_true", "ok",
+                  "shared_prefix", "switched_off", "tls_port", "unknown", "wrong_name"},
+       values={"evolution_service", "files", "fixed", "host", "image", "label", "local", "origin", "other", "port",
+               "prefix", "refs", "scheme", "service", "url", "value", "var", "where"},
+       reads={"files.compose", "files.env"})
 async def redis(ctx: ProbeContext) -> Outcome:
     """CACHE_REDIS_URI on localhost in a container, REDIS_URI/REDIS_URL, rediss:// and port, shared prefix."""
     return await _lint(ctx, configservices.redis)
@@ -157,8 +158,10 @@ async def integrations(ctx: ProbeContext) -> Outcome:
 
 
 @probe("config.phone_version",
-       diagnoses={"ignored", "malformed", "no_evolution", "ok", "older_than_release", "stale", "unknown", "unset"},
-       values={"default", "file", "files", "label", "newest", "origin", "refs", "value", "var", "version"},
+       diagnoses={"ignored", "image_default", "malformed", "no_evolution", "ok", "older_than_release", "stale",
+                  "unknown", "unset"},
+       values={"default", "file", "files", "image", "label", "newest", "origin", "refs", "value", "var", "version",
+               "where", "why"},
        reads={"files.compose", "files.env"})
 async def phone_version(ctx: ProbeContext) -> Outcome:
     """CONFIG_SESSION_PHONE_VERSION set where it is ignored (2.3.1+) or older than the release's default."""
