@@ -53,6 +53,8 @@ def run_params() -> list[inspect.Parameter]:
         opt("concurrency", int, 0, "--concurrency", help="Max checks at once (0 = no limit)"),
         opt("allow_connect", bool, False, "--allow-connect",
             help="Allow starting a WhatsApp connection attempt to produce a QR (evolution.qr)"),
+        opt("allow_webhook_post", bool, False, "--allow-webhook-post",
+            help="Allow POSTing an empty event to Evolution's live Chatwoot webhook (evolution.chatwoot.webhook)"),
         opt("allow_send", bool, False, "--allow-send",
             help="Allow sending a real WhatsApp message (functional.message_sync, needs --send-to)"),
         opt("insecure", bool, False, "--insecure", help="Do not verify TLS certificates"),

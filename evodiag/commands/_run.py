@@ -41,7 +41,8 @@ def run_options_from(opts: dict[str, Any]) -> RunOptions:
     for stage in opts.get("stage") or ():
         if stage not in STAGES:
             raise UsageError(f"--stage {stage!r}: stages are {', '.join(STAGES)}")
-    allow = {kind for kind, flag in (("connect", "allow_connect"), ("send", "allow_send")) if opts.get(flag)}
+    allow = {kind for kind, flag in (("connect", "allow_connect"), ("send", "allow_send"),
+                                     ("webhook-post", "allow_webhook_post")) if opts.get(flag)}
     return RunOptions(
         timeout=float(opts.get("timeout") or 10.0), allow=frozenset(allow),
         concurrency=int(opts.get("concurrency") or 0), only=tuple(opts.get("only") or ()),

@@ -32,6 +32,7 @@ def demo(
             return 0
         from evodiag.commands._run import catalog_from, emit, execute, run_options_from
         from evodiag.config import Settings
+        from evodiag.engine.context import SIDE_EFFECT_KINDS
         from evodiag.errors import UsageError
         from evodiag.lab.runtime import start_lab
         from evodiag.report import common
@@ -40,7 +41,7 @@ def demo(
         if name not in SCENARIOS:
             raise UsageError(f"unknown scenario {name!r} (see `evodiag demo --list`)")
         options = run_options_from(opts)
-        options.allow = frozenset({"connect", "send"})
+        options.allow = SIDE_EFFECT_KINDS
         with start_lab(name, evolution_version=evolution_version, chatwoot_version=chatwoot_version,
                        locale=locale) as lab:
             if opts.get("format", "text") == "text" and not opts.get("output"):

@@ -20,6 +20,9 @@ from evodiag.engine.http import Exchange, HttpClient
 from evodiag.engine.results import Outcome, Result, Status
 from evodiag.errors import MissingValue, NonJSONReply
 
+# Every side effect a check may declare, each allowed by its own --allow-<kind> flag. The lab allows them all.
+SIDE_EFFECT_KINDS = frozenset({"connect", "send", "webhook-post"})
+
 
 @dataclass
 class RunOptions:
