@@ -130,38 +130,3 @@ def verify_bundle(path: Path) -> list[str]:
                 problems.append(f"{name}: sha256 mismatch")
         problems += [f"{name}: not in manifest" for name in sorted(names - set(manifest["members"]))]
     return problems
-
-
-def run_bundle_command(opts: dict[str, Any]) -> int:
-    """The body of ``evodiag bundle``: run the pipeline, write the zip, print where it went."""
-    import sys
-
-    from evodiag.commands._run import catalog_from, execute, guarded, run_options_from, settings_from
-    from evodiag.errors import UsageError
-    from evodiag.report import common
-
-    holder: dict[str, Any] = {}
-    redact = not opts.get("no_redact")
-
-    def body() -> int:
-        out = Path(opts.get("output") or "evodiag-bundle.zip")
-        if out.is_dir():
-            raise UsageError(f"--output {out}: is a directory; give a .zip file name")
-        if not out.parent.exists():
-            raise UsageError(f"--output {out}: directory {out.parent} does not exist")
-        if not redact:
-            print(f"evodiag: WARNING: --no-redact: {NO_REDACT_WARNING}", file=sys.stderr)
-        options = run_options_from(dict(opts, format="json"))
-        settings = holder["settings"] = settings_from(opts)
-        report = execute(settings, options, catalog_from(opts), show_progress=True)
-        members, manifest = build_members(report, ["evodiag", *sys.argv[1:]], redact=redact)
-        manifest = write_bundle(out, members, manifest)
-        print(common.headline(report), file=sys.stderr)
-        print(f"evodiag: wrote {out} ({len(manifest['members']) + 1} files, "
-              f"{'redacted' if redact else 'NOT REDACTED'})", file=sys.stderr)
-        return common.exit_code(report, fail_on=opts.get("fail_on", "fail"), exit_zero=bool(opts.get("exit_zero")))
-
-    def secrets() -> list[str]:
-        return list(holder["settings"].secrets().values()) if "settings" in holder else []
-
-    return guarded(body, debug=bool(opts.get("debug")), secrets=secrets)

@@ -4,6 +4,7 @@ server replies, image tags and free-text tickets."""
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable
@@ -27,6 +28,10 @@ def parse_version(text: str | None) -> Version | None:
     return int(major), int(minor), int(patch or 0)
 
 
+def _compare(op: Callable[[Version, Version], bool], bound: Version, version: Version) -> bool:
+    return op(version, bound)
+
+
 def _clause(text: str) -> Callable[[Version], bool]:
     text = text.strip()
     if " - " in text:
@@ -44,7 +49,7 @@ def _clause(text: str) -> Callable[[Version], bool]:
         bound = parse_version(part[len(op_text):] if part.startswith(op_text) else part)
         if bound is None:
             raise ValueError(f"bad version bound {part!r} (expected e.g. '>=1.7.0')")
-        tests.append(lambda v, op=_OPS[op_text], b=bound: op(v, b))
+        tests.append(functools.partial(_compare, _OPS[op_text], bound))
     return lambda v: all(t(v) for t in tests)
 
 

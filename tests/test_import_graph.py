@@ -95,3 +95,11 @@ def test_find_cycle_finds_one() -> None:
 def test_the_package_has_no_import_cycles() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_only_the_cli_imports_the_command_layer() -> None:
+    """Commands sit on top: the engine, lab, bundle and triage never import ``evodiag.commands`` upward."""
+    upward = sorted(f"{module} -> {target}" for module, targets in import_graph().items() for target in targets
+                    if target.startswith("evodiag.commands") and not module.startswith("evodiag.commands")
+                    and module != "evodiag.cli")
+    assert upward == []

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import typer
 
+from evodiag.commands._args import param_name
 from evodiag.config import OPTIONS
 
 _KIND_TYPES: dict[str, Any] = {"paths": Optional[list[str]], "bool": Optional[bool], "float": Optional[float]}
@@ -26,7 +27,7 @@ def target_params() -> list[inspect.Parameter]:
     params = []
     for opt in OPTIONS:
         flags = [opt.flag] if opt.kind != "bool" else [f"{opt.flag}/--no-{opt.flag.lstrip('-')}"]
-        params.append(_param(opt.key.replace(".", "__"), _KIND_TYPES.get(opt.kind, Optional[str]),
+        params.append(_param(param_name(opt), _KIND_TYPES.get(opt.kind, Optional[str]),
                              typer.Option(None, *flags, help=opt.help, show_default=False,
                                           rich_help_panel="Targets")))
     params.append(_param("config", Optional[Path], typer.Option(

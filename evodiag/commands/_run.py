@@ -1,5 +1,6 @@
-"""Running the pipeline for a command and writing its report. Shared by ``check``, ``demo`` and ``bundle``;
-imported only when one of them runs, so ``--help`` stays fast."""
+"""Running the pipeline for a command and writing its report. Shared by ``check``, ``demo`` and ``bundle``,
+which hand it their :class:`~evodiag.commands._args.RunArgs`; imported only when one of them runs, so
+``--help`` stays fast. :func:`guarded` is every command's error boundary."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from evodiag import exitcodes
 from evodiag.catalog.loader import load_catalog
 from evodiag.catalog.model import STAGES, Catalog
-from evodiag.config import OPTIONS, Settings, resolve_settings
+from evodiag.commands._args import RunArgs
+from evodiag.config import Settings, resolve_settings
 from evodiag.engine.context import RunOptions
 from evodiag.engine.results import Result
 from evodiag.engine.runner import Pipeline, RunReport
@@ -22,37 +23,26 @@ from evodiag.errors import EvodiagError, UsageError
 from evodiag.redact import Redactor
 from evodiag.report import common
 
-FORMATS = ("text", "json", "junit", "markdown")
 # A run with no target would "pass" by skipping everything: a CI step whose secrets are missing must fail.
 NOTHING_TO_CHECK = ("nothing to check: set --evolution-url (or EVODIAG_EVOLUTION_URL, or evodiag.yaml), "
                     "--chatwoot-url, --openim-url, --env-file/--compose-file, --webhook-capture or --openim-config")
 
 
-def settings_from(opts: dict[str, Any]) -> Settings:
-    flags = {opt.key: opts.get(opt.key.replace(".", "__")) for opt in OPTIONS}
-    return resolve_settings(flags, config_path=opts.get("config"))
+def settings_from(args: RunArgs) -> Settings:
+    return resolve_settings(args.targets, config_path=args.config)
 
 
-def run_options_from(opts: dict[str, Any]) -> RunOptions:
-    if opts.get("format", "text") not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    if opts.get("fail_on", "fail") not in ("fail", "warn"):
-        raise UsageError("--fail-on must be 'fail' or 'warn'")
-    for stage in opts.get("stage") or ():
+def run_options_from(args: RunArgs) -> RunOptions:
+    args.validate()
+    for stage in args.stages:
         if stage not in STAGES:
             raise UsageError(f"--stage {stage!r}: stages are {', '.join(STAGES)}")
-    allow = {kind for kind, flag in (("connect", "allow_connect"), ("send", "allow_send"),
-                                     ("webhook-post", "allow_webhook_post")) if opts.get(flag)}
-    return RunOptions(
-        timeout=float(opts.get("timeout") or 10.0), allow=frozenset(allow),
-        concurrency=int(opts.get("concurrency") or 0), only=tuple(opts.get("only") or ()),
-        skip=tuple(opts.get("skip") or ()), stages=tuple(opts.get("stage") or ()),
-        tags=tuple(opts.get("tags") or ()), insecure=bool(opts.get("insecure")), debug=bool(opts.get("debug")),
-    )
+    return RunOptions(timeout=args.timeout, allow=args.allow, concurrency=args.concurrency, only=args.only,
+                      skip=args.skip, stages=args.stages, tags=args.tags, insecure=args.insecure, debug=args.debug)
 
 
-def catalog_from(opts: dict[str, Any]) -> Catalog:
-    return load_catalog([Path(p) for p in opts.get("catalog") or ()])
+def catalog_from(args: RunArgs) -> Catalog:
+    return load_catalog(list(args.catalogs))
 
 
 @contextmanager
@@ -110,14 +100,14 @@ def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool) ->
     return text.render(report, redactor, verbose=verbose)
 
 
-def emit(report: RunReport, opts: dict[str, Any]) -> None:
-    fmt = opts.get("format", "text")
+def emit(report: RunReport, args: RunArgs) -> None:
+    fmt = args.format
     redactor = common.redactor_for(report, shareable=fmt != "text")
-    output = opts.get("output")
+    output = args.output
     if output:
-        text = render(report, fmt, redactor, verbose=bool(opts.get("verbose")))
+        rendered = render(report, fmt, redactor, verbose=args.verbose)
         try:
-            Path(output).write_text(text, encoding="utf-8")
+            Path(output).write_text(rendered, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from None
         print(common.headline(report), file=sys.stderr)
@@ -125,10 +115,10 @@ def emit(report: RunReport, opts: dict[str, Any]) -> None:
     if fmt == "text":
         from evodiag.report import text
 
-        text.print_report(report, redactor, verbose=bool(opts.get("verbose")))
+        text.print_report(report, redactor, verbose=args.verbose)
     else:
         sys.stdout.write(render(report, fmt, redactor, verbose=False))
-    if opts.get("debug") and report.state.tracebacks:
+    if args.debug and report.state.tracebacks:
         for check_id, tb in report.state.tracebacks.items():
             print(f"--- traceback for {check_id} ---\n{redactor.text(tb)}", file=sys.stderr)
 
@@ -155,18 +145,26 @@ def guarded(body: Callable[[], int], *, debug: bool, secrets: Callable[[], list[
         return common.EXIT_INTERNAL
 
 
-def run_check_command(opts: dict[str, Any]) -> int:
+def exit_code(report: RunReport, args: RunArgs) -> int:
+    return common.exit_code(report, fail_on=args.fail_on, exit_zero=args.exit_zero)
+
+
+def run_and_report(args: RunArgs, *, settings: Callable[[], Settings],
+                   write: Callable[[RunReport], None] | None = None, show_progress: bool | None = None) -> int:
+    """The body every checks-running command shares: options, settings, catalog, run, report, exit code.
+    ``settings`` is called inside the error boundary (config errors are usage errors); ``write`` replaces the
+    report output (default :func:`emit`)."""
     holder: dict[str, Settings] = {}
 
     def body() -> int:
-        options = run_options_from(opts)
-        settings = holder["settings"] = settings_from(opts)
-        catalog = catalog_from(opts)
-        report = execute(settings, options, catalog, show_progress=opts.get("format", "text") == "text")
-        emit(report, opts)
-        return common.exit_code(report, fail_on=opts.get("fail_on", "fail"), exit_zero=bool(opts.get("exit_zero")))
+        options = run_options_from(args)
+        resolved = holder["settings"] = settings()
+        progress = args.format == "text" if show_progress is None else show_progress
+        report = execute(resolved, options, catalog_from(args), show_progress=progress)
+        (write or (lambda r: emit(r, args)))(report)
+        return exit_code(report, args)
 
     def secrets() -> list[str]:
         return list(holder["settings"].secrets().values()) if "settings" in holder else []
 
-    return guarded(body, debug=bool(opts.get("debug")), secrets=secrets)
+    return guarded(body, debug=args.debug, secrets=secrets)

@@ -310,11 +310,11 @@ class _ComposeReader:
                 pairs.append((key.strip(), item, item, value if eq else None))
         elif isinstance(node, MappingNode):
             pairs = []
-            for key, knode, vnode in _items(node):
-                if _is_null(vnode):
+            for key, knode, value_node in _items(node):
+                if _is_null(value_node):
                     pairs.append((key, knode, None, None))
-                elif isinstance(vnode, ScalarNode):
-                    pairs.append((key, knode, vnode, _scalar_text(vnode)))
+                elif isinstance(value_node, ScalarNode):
+                    pairs.append((key, knode, value_node, _scalar_text(value_node)))
                 else:
                     self.problem(_line(knode), "bad-entry", f"{svc}: {key} must be a string, number or bool")
         else:

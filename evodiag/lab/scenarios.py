@@ -116,6 +116,9 @@ def _in_compose(lab: Lab, *backing: tuple[str, str]) -> None:
     """Evolution in a container: a compose file whose Evolution service reads the lab's evolution.env, next to the
     given (service, image) backing services. Config checks then judge localhost as the container itself."""
     services = "".join(f"  {name}:\n    image: {image}\n" for name, image in backing)
+    if "CACHE_REDIS_" not in (lab.workdir / "evolution.env").read_text():
+        # Without any CACHE_REDIS_* line the image's built-in .env turns Redis on at localhost (config.redis).
+        _append_env(lab, "CACHE_REDIS_ENABLED=false\nCACHE_LOCAL_ENABLED=true\n")
     compose = lab.workdir / "docker-compose.yml"
     compose.write_text(
         "services:\n"
@@ -219,7 +222,7 @@ _ALL: list[Scenario] = [
     Scenario("redis-unreachable",
              "Evolution runs in a container with .env.example's CACHE_REDIS_URI=redis://localhost:6379/6: localhost "
              "is the container itself, and the log fills with [Redis] redis disconnected (evo#1856, #2074).",
-             {"config.redis": "fail"}, _redis_unreachable, evolution_versions=("2.2.3", "2.3.6"),
+             {"config.redis": "fail"}, _redis_unreachable, evolution_versions=("2.3.6",),
              also_allowed={"network.services": "fail"}),
     Scenario("database-wrong-env",
              "DATABASE_URL (Prisma's usual name) instead of DATABASE_CONNECTION_URI: the migration fails with "
@@ -228,7 +231,7 @@ _ALL: list[Scenario] = [
     Scenario("rabbitmq-unreachable",
              "RabbitMQ switched on with RABBITMQ_URI on localhost inside Evolution's container: Failed to connect "
              "to RabbitMQ, no event published (evo#343, #1460).",
-             {"config.rabbitmq": "fail"}, _rabbitmq_unreachable, evolution_versions=("2.2.3", "2.3.6"),
+             {"config.rabbitmq": "fail"}, _rabbitmq_unreachable, evolution_versions=("2.3.6",),
              also_allowed={"network.services": "fail"}),
     Scenario("phone-version-stale",
              "CONFIG_SESSION_PHONE_VERSION pinned to 2.3000.1015901307, the value 2.2.x shipped: likely stale, "

@@ -34,6 +34,8 @@ def _describe(exc: BaseException) -> tuple[str, str]:
         return "timeout", "no answer before the timeout"
     if isinstance(exc, ConnectionRefusedError):
         return "refused", "connection refused (nothing listens on that port)"
+    if isinstance(exc, HandshakeTimeout):
+        return "tls", f"TLS handshake failed ({exc.args[0]})"
     if isinstance(exc, ssl.SSLError):
         return "tls", f"TLS handshake failed ({exc.reason or type(exc).__name__})"
     if isinstance(exc, OSError):
@@ -41,10 +43,23 @@ def _describe(exc: BaseException) -> tuple[str, str]:
     return "closed", type(exc).__name__
 
 
+class HandshakeTimeout(ssl.SSLError):
+    """The TCP connection opened but the TLS handshake never completed: the port likely speaks plain text."""
+
+
 async def _open(ip: str, port: int, timeout: float, tls: ssl.SSLContext | None,
                 server_hostname: str | None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.wait_for(
-        asyncio.open_connection(ip, port, ssl=tls, server_hostname=server_hostname if tls else None), timeout)
+    try:
+        return await asyncio.wait_for(
+            asyncio.open_connection(ip, port, ssl=tls, server_hostname=server_hostname if tls else None), timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        if tls is None:
+            raise
+        # A plain-text server (Redis, AMQP) waits for a line and never answers a ClientHello: tell that apart
+        # from a host that does not answer at all.
+        _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout)
+        await _close(writer)
+        raise HandshakeTimeout("no TLS answer; the port likely speaks plain text") from None
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

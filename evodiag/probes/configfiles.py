@@ -151,10 +151,9 @@ def load_sources(env_paths: Sequence[str], compose_paths: Sequence[str]) -> Conf
         for product in (Product.EVOLUTION, Product.CHATWOOT):
             services = compose.by_product(product)
             if product is Product.CHATWOOT:  # one Chatwoot view is enough (sidekiq shares the env)
-                services = [compose.primary(product)] if services else []
+                primary = compose.primary(product)
+                services = [primary] if services and primary is not None else []
             for svc in services:
-                if svc is None:
-                    continue
                 out.scopes.append(_service_scope(compose, svc, product))
                 consumed |= {Path(ref.path).resolve() for ref in svc.env_files}
     for path in env_paths:
@@ -167,11 +166,11 @@ def load_sources(env_paths: Sequence[str], compose_paths: Sequence[str]) -> Conf
         problems.extend(env.problems)
         if Path(path).resolve() in consumed:
             continue  # judged through the compose service that loads it
-        product = _product_of(env)
-        if product is None:
+        env_product = _product_of(env)
+        if env_product is None:
             out.ignored.append(env.path)
             continue
-        out.scopes.append(Scope(product, env.path, env.as_dict(), f"{env.path}:1", env.path))
+        out.scopes.append(Scope(env_product, env.path, env.as_dict(), f"{env.path}:1", env.path))
     out.problems = _dedupe(problems)
     return out
 

@@ -15,7 +15,7 @@ Facts behind the rules (Evolution API source at the tags named; links in the cat
   ``RABBITMQ_EXCHANGE_NAME`` (default ``evolution_exchange``), ``RABBITMQ_FRAME_MAX`` (2.3.0+, default 8192,
   which RabbitMQ 4.1+ requires) (``env.config.ts#L505-510``).
 * Integration switches are read with ``=== 'true'`` and default to off (``env.config.ts#L808-840``).
-* ``CONFIG_SESSION_PHONE_VERSION`` pins the WhatsApp Web version on 2.2.x–2.3.0 and is not read from 2.3.1 on
+* ``CONFIG_SESSION_PHONE_VERSION`` pins the WhatsApp Web version on 1.8.0–2.3.0 and is not read from 2.3.1 on
   (commit b5c67774, CHANGELOG 2.3.1 "Removed CONFIG_SESSION_PHONE_VERSION environment variable").
 """
 
@@ -45,6 +45,7 @@ _SERVICE_IMAGES = {"database": ("postgres", "pgvector", "postgis", "mysql", "mar
 # .env.example of 2.2.0-2.2.3 and of 2.3.0, and Baileys 7.0.0-rc.6's fallback reported by 2.3.6.
 RELEASE_PHONE_VERSIONS = {"2.2": "2.3000.1015901307", "2.3.0": "2.3000.1023204200"}
 NEWEST_KNOWN_WA_VERSION = "2.3000.1027934701"
+READS_PHONE_VERSION = ">=1.8.0,<2.3.1"  # env.config.ts reads CONFIG_SESSION_PHONE_VERSION at 1.8.0 through 2.3.0
 _WA_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:\.\d+)?$")
 
 
@@ -85,11 +86,20 @@ class Endpoint:
 
     @property
     def shown(self) -> str:
-        return mask_url(self.var.value.strip())
+        return shown_uri(self.var.value)
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def shown_uri(value: str) -> str:
+    """A connection URI fit to print: the password masked, also when the URI is too broken for ``mask_url``
+    (``user:secret@host`` without a scheme parses as scheme ``user``)."""
+    masked = mask_url(value.strip())
+    if "@" in masked and "***@" not in masked:
+        return "***@" + masked.rsplit("@", 1)[1]
+    return masked
 
 
 def _split(value: str) -> SplitResult | None:
@@ -184,7 +194,7 @@ def database(scope: Scope, sources: ConfigSources) -> list[Finding]:
     if uri is None or not uri.value.strip():
         if wrong is not None and wrong.value.strip():
             return [Finding("wrong_name", {"origin": wrong.origin, "where": scope.where, "file": wrong.file,
-                                            "url": mask_url(wrong.value.strip()),
+                                            "url": shown_uri(wrong.value),
                                             "evolution_service": evolution_service(scope)},
                             [f"{wrong.origin}: DATABASE_URL is set, but Evolution's Prisma schema reads "
                              "DATABASE_CONNECTION_URI",
@@ -203,7 +213,7 @@ def database(scope: Scope, sources: ConfigSources) -> list[Finding]:
                                 [f"{origin}: DATABASE_PROVIDER={provider} is not postgresql, mysql or psql_bouncer"]))
     ep = endpoint("database", uri)
     if ep is None:
-        findings.append(Finding("malformed", {"origin": uri.origin, "url": mask_url(uri.value.strip())},
+        findings.append(Finding("malformed", {"origin": uri.origin, "url": shown_uri(uri.value)},
                                 [f"{uri.origin}: DATABASE_CONNECTION_URI has no scheme://host"]))
         return findings
     expected = DB_PROVIDERS.get(provider)
@@ -242,7 +252,7 @@ def _shared_prefix(scope: Scope, sources: ConfigSources, ep: Endpoint) -> Findin
 
 
 def redis(scope: Scope, sources: ConfigSources) -> list[Finding]:
-    wrong = [Finding("wrong_name", {"origin": var.origin, "var": var.name, "url": mask_url(var.value.strip())},
+    wrong = [Finding("wrong_name", {"origin": var.origin, "var": var.name, "url": shown_uri(var.value)},
                      [f"{var.origin}: {var.name} is not read by Evolution API; it reads CACHE_REDIS_URI"])
              for var in (scope.get(n) for n in WRONG_REDIS_NAMES) if var is not None]
     if scope.unknown("CACHE_REDIS_URI"):
@@ -250,6 +260,23 @@ def redis(scope: Scope, sources: ConfigSources) -> list[Finding]:
     # The wrong name is reported after what CACHE_REDIS_* itself does wrong: that is what Evolution uses.
     findings = _redis_uri(scope, sources)
     return findings + wrong if findings or wrong else [_redis_ok(scope)]
+
+
+def _runs_image(scope: Scope) -> bool:
+    """A compose service running a v2 Evolution image (or an untagged one, which pulls a v2 ``latest``)."""
+    return scope.service is not None and scope.image is not None and scope.generation != 1
+
+
+def _image_redis_default(scope: Scope, sources: ConfigSources) -> Finding:
+    """Neither CACHE_REDIS_ENABLED nor CACHE_REDIS_URI is set for the container: the image's own .env decides.
+    Evolution's Dockerfile copies .env.example to the image's .env (``COPY ./.env.example ./.env``, 2.2.0-2.3.6)
+    and env.config.ts loads it with dotenv, which fills only unset variables: Redis on, at localhost."""
+    name = compose_service_for(scope, sources, "redis") or "redis"
+    return Finding("image_default", {"where": scope.where, "label": scope.label, "image": scope.image or "",
+                                     "service": name, "evolution_service": evolution_service(scope)},
+                   [f"{scope.anchor}: neither CACHE_REDIS_ENABLED nor CACHE_REDIS_URI is set for {scope.label}",
+                    f"{scope.image}: the image's built-in .env (a copy of .env.example) sets CACHE_REDIS_ENABLED=true "
+                    "and CACHE_REDIS_URI=redis://localhost:6379/6"])
 
 
 def _redis_ok(scope: Scope) -> Finding:
@@ -263,6 +290,8 @@ def _redis_ok(scope: Scope) -> Finding:
 def _redis_uri(scope: Scope, sources: ConfigSources) -> list[Finding]:
     enabled, uri = scope.get("CACHE_REDIS_ENABLED"), scope.get("CACHE_REDIS_URI")
     findings: list[Finding] = []
+    if enabled is None and uri is None and _runs_image(scope):
+        return [_image_redis_default(scope, sources)]
     if enabled is None or enabled.value != "true":
         if enabled is not None and enabled.value.strip().lower() in _TRUTHY:
             findings.append(_not_true(enabled))
@@ -273,7 +302,7 @@ def _redis_uri(scope: Scope, sources: ConfigSources) -> list[Finding]:
                                 [f"{enabled.origin}: CACHE_REDIS_ENABLED=true, but CACHE_REDIS_URI is empty"]))
         return findings
     if ep is None or ep.scheme not in ("redis", "rediss"):
-        findings.append(Finding("bad_scheme", {"origin": uri.origin, "url": mask_url(uri.value.strip())},
+        findings.append(Finding("bad_scheme", {"origin": uri.origin, "url": shown_uri(uri.value)},
                                 [f"{uri.origin}: CACHE_REDIS_URI is not redis://host:port or rediss://host:port"]))
         return findings
     if is_local_host(ep.host) and in_container(scope, sources):
@@ -303,7 +332,7 @@ def rabbitmq(scope: Scope, sources: ConfigSources) -> list[Finding]:
                         [f"{enabled.origin}: RABBITMQ_ENABLED=true, but RABBITMQ_URI is empty"])]
     ep = endpoint("rabbitmq", uri)
     if ep is None or ep.scheme not in ("amqp", "amqps"):
-        return [Finding("bad_scheme", {"origin": uri.origin, "url": mask_url(uri.value.strip())},
+        return [Finding("bad_scheme", {"origin": uri.origin, "url": shown_uri(uri.value)},
                         [f"{uri.origin}: RABBITMQ_URI is not amqp://user:password@host:5672/vhost"])]
     findings: list[Finding] = []
     if is_local_host(ep.host) and in_container(scope, sources):
@@ -381,6 +410,13 @@ def release_default(version: str | None) -> str | None:
 
 def phone_version(scope: Scope, sources: ConfigSources) -> list[Finding]:
     var = scope.get("CONFIG_SESSION_PHONE_VERSION")
+    if var is None and _runs_image(scope) and scope.version and scope.version.startswith("2.2."):
+        # 2.2.x images carry .env.example as their .env, with the version pinned (see _image_redis_default).
+        pinned = RELEASE_PHONE_VERSIONS["2.2"]
+        return [Finding("image_default", {"label": scope.label, "image": scope.image, "value": pinned,
+                                          "newest": NEWEST_KNOWN_WA_VERSION, "where": scope.where},
+                        [f"{scope.anchor}: CONFIG_SESSION_PHONE_VERSION is not set for {scope.label}",
+                         f"{scope.image}: the image's built-in .env pins CONFIG_SESSION_PHONE_VERSION={pinned}"])]
     if var is None or not var.value.strip():
         return [Finding("unset", {"label": scope.label})]
     if scope.unknown("CONFIG_SESSION_PHONE_VERSION"):
@@ -388,8 +424,9 @@ def phone_version(scope: Scope, sources: ConfigSources) -> list[Finding]:
     value = var.value.strip()
     values = {"origin": var.origin, "value": value, "version": scope.version or "unknown",
               "newest": NEWEST_KNOWN_WA_VERSION, "where": scope.where, "file": var.file}
-    if scope.version and in_range(scope.version, ">=2.3.1"):
-        return [Finding("ignored", values, [f"{var.origin}: CONFIG_SESSION_PHONE_VERSION={value}",
+    if scope.version and not in_range(scope.version, READS_PHONE_VERSION):
+        why = "removed in 2.3.1" if in_range(scope.version, ">=2.3.1") else "first read in 1.8.0"
+        return [Finding("ignored", {**values, "why": why}, [f"{var.origin}: CONFIG_SESSION_PHONE_VERSION={value}",
                                             f"Evolution {scope.version} ({scope.label}) does not read it"])]
     if not _WA_VERSION.match(value):
         return [Finding("malformed", values, [f"{var.origin}: CONFIG_SESSION_PHONE_VERSION={value} is not "

@@ -272,7 +272,8 @@ def _is_instance_token(doc: Any, key: str) -> bool:
     for row in rows:
         if not isinstance(row, dict):
             continue
-        inner = row.get("instance") if isinstance(row.get("instance"), dict) else row
+        nested = row.get("instance")
+        inner = nested if isinstance(nested, dict) else row
         if key and key in (inner.get("apikey"), inner.get("token")):
             return True
     return False

@@ -119,7 +119,8 @@ async def auth(ctx: ProbeContext) -> Outcome:
     code = doc.get("errCode")
     err = {"code": code, "msg": doc.get("errMsg") or "", "dlt": doc.get("errDlt") or "", "user": user_id}
     if code == 0:
-        data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+        raw = doc.get("data")
+        data = raw if isinstance(raw, dict) else {}
         expire = data.get("expireTimeSeconds")
         days = f"{int(expire) // 86400} days" if isinstance(expire, int) else "unknown"
         outcome = ctx.diagnose("ok", user=user_id, expire=days)

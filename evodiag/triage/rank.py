@@ -204,8 +204,8 @@ def rank(catalog: Catalog, scan: ScanResult, *, top: int | None = None) -> Triag
         if mentions is None:
             continue
         observers = [cid for cid in issue.observed_by if cid in catalog.checks]
-        fired = [cid for cid in observers if cid in diagnoses]
-        if not fired:
+        observed_by = [cid for cid in observers if cid in diagnoses]
+        if not observed_by:
             # Never a diagnosis on a version alone: a lead, with the checks that would confirm it. An issue of every
             # version from some release on (no fix, no upper bound) says nothing about the version: left out.
             if not issue.fixed_in and in_range(_FAR_FUTURE, issue.versions):
@@ -216,7 +216,7 @@ def rank(catalog: Catalog, scan: ScanResult, *, top: int | None = None) -> Triag
             lead["next"] = [confirm_command(catalog, catalog.checks[cid]) for cid in observers]
             version_issues.append(lead)
             continue
-        for check_id in fired:
+        for check_id in observed_by:
             applied.setdefault(check_id, []).append(issue)
             diag = diagnoses[check_id]
             diag.score += KNOWN_ISSUE_BOOST
@@ -227,8 +227,8 @@ def rank(catalog: Catalog, scan: ScanResult, *, top: int | None = None) -> Triag
     for check_id, diag in diagnoses.items():
         check = catalog.checks[check_id]
         diag.confidence = confidence(diag.score)
-        fired = [check.signatures[i] for i in sorted(scan.hits[check_id].counts)] if check_id in scan.hits else []
-        diag.remediation = _remediation(catalog, check, applied.get(check_id, []), fired)
+        signatures = [check.signatures[i] for i in sorted(scan.hits[check_id].counts)] if check_id in scan.hits else []
+        diag.remediation = _remediation(catalog, check, applied.get(check_id, []), signatures)
         diag.next = confirm_command(catalog, check)
         diag.evidence.sort(key=lambda e: e.line)
     ordered = sorted(diagnoses.values(), key=lambda d: (-d.score, d.id))

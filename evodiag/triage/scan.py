@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from evodiag.catalog.model import Catalog, Signature
 from evodiag.redact import Redactor
@@ -209,7 +209,7 @@ def _seq(items: list[tuple[object, object]], c: object, options: list[set[str]] 
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) and av[0] >= 1:  # type: ignore
             take(_seq(list(av[2]), c))  # type: ignore[index]
         elif op is getattr(c, "ATOMIC_GROUP", object()):
-            take(_seq(list(av), c))  # type: ignore[arg-type]
+            take(_seq(list(av), c))  # type: ignore[call-overload]
     flush()
     return best
 
@@ -515,7 +515,7 @@ class Scanner:
         sig = self.sigs[i]
         assert sig.repeat is not None
         names = sorted(n for n in sig.repeat.groupindex if n == "repeat" or n.startswith("repeat_"))
-        values = [m.group(*names) for m in sig.repeat.finditer(lower)] if len(names) > 1 else None
+        values: list[Any] | None = [m.group(*names) for m in sig.repeat.finditer(lower)] if len(names) > 1 else None
         if values is None:
             group = sig.repeat.groupindex[names[0]]
             if sig.repeat.groups == 1:

@@ -241,8 +241,8 @@ def apply_env_overrides(config: WebhooksConfig, env: Mapping[str, str]) -> None:
     ``IMENV_WEBHOOKS_AFTERUSERONLINE_ENABLE`` (upper case, ``.`` → ``_``; ref openim.md §1)."""
     by_env: dict[str, tuple[str, str | None]] = {f"{ENV_PREFIX}URL": ("url", None)}
     for name in config.hooks:
-        for field_key, attr in _FIELDS.items():
-            by_env[f"{ENV_PREFIX}{name.upper()}_{field_key.upper()}"] = (name, attr)
+        for field_key, field_attr in _FIELDS.items():
+            by_env[f"{ENV_PREFIX}{name.upper()}_{field_key.upper()}"] = (name, field_attr)
     for var, value in env.items():
         if not var.startswith(ENV_PREFIX):
             continue

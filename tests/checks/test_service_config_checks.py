@@ -220,7 +220,8 @@ def test_integration_states_are_published_and_follow_the_release(catalog: Catalo
 
 @pytest.mark.parametrize("tag,value,status,needle", [
     ("v2.3.0", "2.3000.1015901307", Status.FAIL, "older than the 2.3000.1023204200"),
-    ("v2.3.6", "2.3000.1027934701", Status.WARN, "does not read it"),
+    ("v2.3.6", "2.3000.1027934701", Status.WARN, "does not read it (removed in 2.3.1)"),
+    ("v1.7.4", "2.3000.1027934701", Status.WARN, "does not read it (first read in 1.8.0)"),
     ("v2.2.3", "2.3000.1015901307", Status.WARN, "likely stale"),
     ("latest", "2.3000.1029560485", Status.PASS, "not older"),
     ("latest", "2,3000,1015901307", Status.FAIL, "not a version"),
@@ -233,3 +234,31 @@ def test_phone_version(catalog: Catalog, tmp_path: Path, tag: str, value: str, s
 
 def test_phone_version_unset_passes(catalog: Catalog, tmp_path: Path) -> None:
     assert run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n")["config.phone_version"].status is Status.PASS
+
+
+@pytest.mark.parametrize("env_text,check", [
+    (f"DATABASE_CONNECTION_URI=evo:{SECRET}@pg:5432/evolution\n", "config.database"),
+    (f"CACHE_REDIS_ENABLED=true\nCACHE_REDIS_URI=default:{SECRET}@cache:6379\n", "config.redis"),
+    (f"RABBITMQ_ENABLED=true\nRABBITMQ_URI=evo:{SECRET}@broker:5672\n", "config.rabbitmq"),
+])
+def test_a_broken_uri_never_shows_its_password(catalog: Catalog, tmp_path: Path, env_text: str, check: str) -> None:
+    result = run(catalog, tmp_path, env_text)[check]
+    assert result.status is Status.FAIL and "***@" in result.message, result.message
+    assert SECRET not in text(result)
+
+
+def test_a_container_without_redis_settings_gets_the_images_localhost_default(catalog: Catalog,
+                                                                              tmp_path: Path) -> None:
+    result = run(catalog, tmp_path, "SERVER_URL=http://evolution-api:8080\n", with_compose="v2.3.6")["config.redis"]
+    assert result.status is Status.FAIL and "built-in .env" in result.message
+    assert "redis://cache:6379/6" in text(result)  # the compose Redis service, by its image
+    off = "SERVER_URL=http://evolution-api:8080\nCACHE_REDIS_ENABLED=false\nCACHE_LOCAL_ENABLED=true\n"
+    assert run(catalog, tmp_path, off, with_compose="v2.3.6")["config.redis"].status is Status.PASS
+    assert run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n")["config.redis"].status is Status.PASS  # no image
+
+
+def test_a_2_2_container_without_phone_version_gets_the_images_pinned_one(catalog: Catalog, tmp_path: Path) -> None:
+    result = run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n", with_compose="v2.2.3")["config.phone_version"]
+    assert result.status is Status.WARN and "2.3000.1015901307" in result.message
+    newer = run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n", with_compose="v2.3.6")["config.phone_version"]
+    assert newer.status is Status.PASS

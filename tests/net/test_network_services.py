@@ -261,3 +261,11 @@ def test_docker_only_hosts_are_notes_not_failures(catalog: Catalog, tmp_path: Pa
 def test_switched_off_services_are_not_contacted(catalog: Catalog, tmp_path: Path, dns_server: DnsServer) -> None:
     env = "CACHE_REDIS_ENABLED=false\nCACHE_REDIS_URI=redis://127.0.0.1:1/6\nRABBITMQ_URI=amqp://127.0.0.1:1\n"
     assert services(catalog, tmp_path, env, dns_server).status is Status.SKIP
+
+
+@needs_redis
+def test_rediss_against_a_plain_redis_fails_the_tls_handshake(catalog: Catalog, tmp_path: Path,
+                                                              dns_server: DnsServer, listener: Listener,
+                                                              redis_server: int) -> None:
+    result = services(catalog, tmp_path, env_for(listener.port, f"rediss://127.0.0.1:{redis_server}/6"), dns_server)
+    assert result.status is Status.FAIL and "TLS handshake failed" in result.message, result.message

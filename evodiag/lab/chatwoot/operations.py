@@ -150,7 +150,8 @@ def _attachment(lab: ChatwootState, msg: Message, upload: dict[str, Any]) -> dic
     major = ctype.split("/", 1)[0]
     kind = major if major in ("image", "audio", "video") else "file"
     name = str(upload.get("filename") or "file")
-    data = upload.get("data") if isinstance(upload.get("data"), bytes) else b""
+    raw = upload.get("data")
+    data = raw if isinstance(raw, bytes) else b""
     signed = uuid.uuid4().hex
     lab.blobs[signed] = (data, ctype, name)
     base = lab.frontend_url.rstrip("/")

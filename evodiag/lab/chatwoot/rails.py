@@ -119,7 +119,8 @@ def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
         if not name:
             continue
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""
         value: Any = ({"filename": filename, "content_type": part.get_content_type(), "data": payload}
                       if filename else payload.decode("utf-8", "replace"))
         if str(name).endswith("[]"):

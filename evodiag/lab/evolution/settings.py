@@ -112,7 +112,10 @@ def is_url(url: Any) -> bool:
     if not isinstance(url, str) or not url or " " in url:
         return False
     m = re.match(r"^(?:([a-zA-Z][a-zA-Z0-9+.-]*)://)?([^/?#]+)", url)
-    return bool(m) and (m.group(1) is None or m.group(1).lower() in ("http", "https", "ftp"))
+    if m is None:
+        return False
+    scheme = m.group(1)
+    return scheme is None or scheme.lower() in ("http", "https", "ftp")
 
 
 # (v1 name, v2 name, value a disabled config is saved with)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -96,7 +97,7 @@ async def contacts_filter(lab: ChatwootState, request: Request, caller: Caller, 
     for contact in lab.contacts_of(account.id):
         if not contact.resolved:
             continue
-        test = contact_matcher(conds, lambda k, custom, c=contact: _contact_value(c, k, custom), lab.clock())
+        test = contact_matcher(conds, functools.partial(_contact_value, contact), lab.clock())
         try:
             if test():
                 matched.append(contact)

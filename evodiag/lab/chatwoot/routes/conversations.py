@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from evodiag.httpserver import Request, Response
@@ -56,7 +57,7 @@ async def conversations_filter(lab: ChatwootState, request: Request, caller: Cal
         candidates = [c for c in candidates if user is not None and c.inbox_id in user.inbox_ids]
     matched: list[Conversation] = []
     for conv in candidates:
-        test = conversation_matcher(conds, lambda k, custom, c=conv: _conversation_value(lab, c, k, custom),
+        test = conversation_matcher(conds, functools.partial(_conversation_value, lab, conv),
                                     lab.clock())
         try:
             if test():
