@@ -42,6 +42,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("chatwoot.inbox", "--chatwoot-inbox", "Chatwoot inbox name (default: Evolution's nameInbox)"),
     Option("chatwoot.expect_pending", "--expect-pending", "New conversations are meant to start pending",
            kind="bool"),
+    Option("chatwoot.expect_groups", "--expect-groups",
+           "WhatsApp group messages are meant to reach Chatwoot (--no-expect-groups: meant to be ignored)",
+           kind="bool"),
     Option("webhook.url", "--webhook-url", "Your webhook receiver URL", kind="url"),
     Option("webhook.capture", "--webhook-capture", "JSONL capture from `evodiag webhook listen`", kind="path"),
     Option("webhook.listen_seconds", "--listen-seconds", "Listen for webhook deliveries for N seconds",
@@ -258,6 +261,7 @@ chatwoot:
   account_id: 1                             # --chatwoot-account-id
   # inbox: my-instance                      # --chatwoot-inbox (default: Evolution's nameInbox)
   # expect_pending: false                   # --expect-pending: pending conversations are intended
+  # expect_groups: true                    # --expect-groups / --no-expect-groups: groups in Chatwoot
 
 # webhook:
 #   url: https://hooks.example.com/evolution  # --webhook-url

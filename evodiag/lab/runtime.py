@@ -15,6 +15,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from evodiag.httpserver import HTTPServer, ServerThread
+from evodiag.lab.chatwoot import operations
 from evodiag.lab.chatwoot.app import ChatwootLab
 from evodiag.lab.deployment import (
     CHATWOOT_TOKEN,
@@ -47,6 +48,7 @@ def _healthy_world(lab: Lab) -> None:
     cw.add_user("Lab Admin", token=CHATWOOT_TOKEN, role="administrator", account_id=account.id)
     webhook_url = f"{evo.server_url}/chatwoot/webhook/{INSTANCE}"
     cw.add_inbox(account.id, INSTANCE, webhook_url=webhook_url)
+    cw.frontend_url = "https://chatwoot.example.com"  # FRONTEND_URL: the public name agents and Evolution use
     evo.add_instance(
         INSTANCE, state="open", owner_jid=f"{LAB_NUMBER}@s.whatsapp.net", profile_name="Lab",
         webhook=WebhookConfig(url=f"{lab.internal_url('webhook-sink')}/evolution", enabled=True,
@@ -94,10 +96,23 @@ def _openim_webhooks_yaml(url: str, version: str) -> str:
     )
 
 
+def _agent_replies_with_a_file(lab: Lab) -> None:
+    """An agent answers the conversation the inbound message opened with an image, so chatwoot.media has an
+    attachment ``data_url`` to judge (none when Chatwoot refused the message, as in the token scenarios)."""
+    cw = lab.chatwoot
+    conversation = next(iter(cw.conversations.values()), None)
+    if conversation is None:
+        return
+    reply = cw.add_message(conversation, "here is our price list", message_type="outgoing")
+    operations.attach_file(cw, reply, {"filename": "price-list.png", "content_type": "image/png",
+                                       "data": b"\x89PNG\r\n\x1a\n lab image"})
+
+
 async def _generate_traffic(lab: Lab) -> None:
     """Traffic the webhook checks can analyse: inbound WhatsApp messages and OpenIM user sessions."""
     await lab.evolution.simulate_inbound(INSTANCE, CONTACT_NUMBER, "hello from the lab",
                                          entry_point_source=lab.scenario.entry_point_source)
+    _agent_replies_with_a_file(lab)
     await lab.openim.simulate_user_session("u1")
     await lab.openim.simulate_single_msg("u1", "u2")
 

@@ -153,6 +153,23 @@ def _phone_version_stale(lab: Lab) -> None:
     _append_env(lab, "CONFIG_SESSION_PHONE_VERSION=2.3000.1015901307\n")
 
 
+def _media_url(lab: Lab) -> None:
+    # FRONTEND_URL left at Chatwoot's .env.example default: every data_url points at 0.0.0.0:3000.
+    lab.chatwoot.frontend_url = "http://0.0.0.0:3000"
+
+
+def _groups_ignored(lab: Lab) -> None:
+    # The team wants WhatsApp groups in Chatwoot and had them (a group contact exists), but the instance was
+    # (re)created with groupsIgnore on, so Evolution now ignores every group message.
+    settings = _instance(lab).settings
+    assert settings is not None
+    settings.groups_ignore = True
+    cw = lab.chatwoot
+    group = cw.add_contact(1, "Lab team (GROUP)", identifier="120363025246125486@g.us", inbox_id=_inbox(lab).id)
+    cw.add_conversation(_inbox(lab).id, group.id)
+    lab.settings_values["chatwoot.expect_groups"] = True
+
+
 _ALL: list[Scenario] = [
     Scenario("healthy", "Everything wired correctly: every check passes or skips.", {}),
     Scenario("wrong-evolution-key",
@@ -202,6 +219,15 @@ _ALL: list[Scenario] = [
              "An agent bot on the inbox makes every new conversation start pending, even when open is sent "
              "(chatwoot.md §4.3; cw#7834).",
              {"chatwoot.bot": "fail"}, _bot_pending),
+    Scenario("chatwoot-media-url",
+             "Chatwoot's FRONTEND_URL is its .env.example default http://0.0.0.0:3000, so every attachment "
+             "data_url points there and Evolution cannot download what agents attach (chatwoot#11474, "
+             "evolution-api#1308).",
+             {"chatwoot.media": "fail"}, _media_url),
+    Scenario("chatwoot-groups-ignored",
+             "Group messages are expected in Chatwoot (a group conversation exists there), but the instance has "
+             "groupsIgnore on, so Evolution ignores every group message (evolution-api#1426).",
+             {"chatwoot.groups": "fail"}, _groups_ignored),
     Scenario("s3-slow", "The media store answers slowly (evo#833, cw#11766).", {"storage.s3": "warn"}, _s3_slow,
              s3_latency_ms=700),
     Scenario("duplicate-webhooks",

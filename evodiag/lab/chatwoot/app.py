@@ -54,6 +54,7 @@ class ChatwootLab(ChatwootState, LabApp):
         r("POST", f"{ACCOUNT}/inboxes/{{inbox_id}}/set_agent_bot",
           account("inboxes#set_agent_bot", inboxes.inbox_set_agent_bot), mutates=True)
         r("GET", f"{ACCOUNT}/agent_bots", account("agent_bots#index", inboxes.agent_bots_index))
+        r("GET", f"{ACCOUNT}/conversations", account("conversations#index", conversations.conversations_index))
         r("POST", f"{ACCOUNT}/conversations/filter",
           account("conversations#filter", conversations.conversations_filter))
         r("POST", f"{ACCOUNT}/conversations", account("conversations#create", conversations.conversations_create),

@@ -142,10 +142,19 @@ def create_message(lab: ChatwootState, caller: Caller, conv: Conversation, param
     return msg
 
 
+def attach_file(lab: ChatwootState, msg: Message, upload: dict[str, Any]) -> dict[str, Any]:
+    """Attach an uploaded file (``{"filename", "content_type", "data"}``, one ``attachments[]`` part) to ``msg``."""
+    attachment = _attachment(lab, msg, upload)
+    msg.attachments.append(attachment)
+    return attachment
+
+
 def _attachment(lab: ChatwootState, msg: Message, upload: dict[str, Any]) -> dict[str, Any]:
     """``Attachment#push_event_data`` (CW@4.10.1:app/models/attachment.rb base_data + file_metadata). The blob
     is kept in :attr:`blobs`; ``data_url`` is ``url_for(file)`` on ``FRONTEND_URL`` (ref chatwoot.md §6
-    "Attachments"), which the lab serves as a redirect to the file (UNVERIFIED: the signed id format)."""
+    "Attachments"), which the lab serves as a redirect to the file (UNVERIFIED: the signed id format). The URLs
+    are stored as paths: Rails builds them when the message is serialised (:func:`views.attachments_json`), so
+    a changed FRONTEND_URL applies to old messages too."""
     ctype = str(upload.get("content_type") or "application/octet-stream")
     major = ctype.split("/", 1)[0]
     kind = major if major in ("image", "audio", "video") else "file"
@@ -154,11 +163,10 @@ def _attachment(lab: ChatwootState, msg: Message, upload: dict[str, Any]) -> dic
     data = raw if isinstance(raw, bytes) else b""
     signed = uuid.uuid4().hex
     lab.blobs[signed] = (data, ctype, name)
-    base = lab.frontend_url.rstrip("/")
     out: dict[str, Any] = {"id": lab.next_id("attachment"), "message_id": msg.id, "file_type": kind,
                            "account_id": msg.account_id, "extension": None,
-                           "data_url": f"{base}/rails/active_storage/blobs/redirect/{signed}/{name}",
-                           "thumb_url": f"{base}/rails/active_storage/representations/redirect/{signed}/{name}"
+                           "data_url": f"/rails/active_storage/blobs/redirect/{signed}/{name}",
+                           "thumb_url": f"/rails/active_storage/representations/redirect/{signed}/{name}"
                            if kind == "image" else "",
                            "file_size": len(data), "width": None, "height": None}
     if kind == "audio":

@@ -267,6 +267,19 @@ def _sender(lab: ChatwootState, msg: Message) -> JSON | None:
     return None
 
 
+def attachments_json(lab: ChatwootState, msg: Message) -> list[JSON]:
+    """The message's attachments with their URLs built on FRONTEND_URL now, as ``url_for`` does at render time."""
+    base = lab.frontend_url.rstrip("/")
+    out: list[JSON] = []
+    for attachment in msg.attachments:
+        item = dict(attachment)
+        for key in ("data_url", "thumb_url"):
+            if isinstance(item.get(key), str) and item[key].startswith("/"):
+                item[key] = base + item[key]
+        out.append(item)
+    return out
+
+
 def message_json(lab: ChatwootState, msg: Message) -> JSON:
     """``api/v1/models/_message.json.jbuilder``: ``message_type`` is the integer (ref chatwoot.md §5.3)."""
     conv = lab.conversations[msg.conversation_id]
@@ -281,7 +294,7 @@ def message_json(lab: ChatwootState, msg: Message) -> JSON:
     if sender is not None:
         out["sender"] = sender
     if msg.attachments:
-        out["attachments"] = msg.attachments
+        out["attachments"] = attachments_json(lab, msg)
     return out
 
 
@@ -304,7 +317,7 @@ def message_push(lab: ChatwootState, msg: Message) -> JSON:
     if msg.echo_id:
         out["echo_id"] = msg.echo_id
     if msg.attachments:
-        out["attachments"] = msg.attachments
+        out["attachments"] = attachments_json(lab, msg)
     sender = _sender(lab, msg)
     if sender is not None:
         out["sender"] = sender

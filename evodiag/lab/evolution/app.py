@@ -17,7 +17,7 @@ from evodiag.lab.base import LabApp, _Route
 from evodiag.lab.evolution import chatwoot_sync, whatsapp
 from evodiag.lab.evolution.model import Delivery
 from evodiag.lab.evolution.outbound import client_for
-from evodiag.lab.evolution.routes import chatwoot, instance, message, server, webhook
+from evodiag.lab.evolution.routes import chatwoot, instance, message, server, settings, webhook
 from evodiag.lab.evolution.state import EvolutionState
 
 
@@ -55,6 +55,8 @@ class EvolutionLab(EvolutionState, LabApp):
             ("POST", "/webhook/set/{instance}", webhook.webhook_set, True),  # ref §6.1
             ("GET", "/webhook/find/{instance}", webhook.webhook_find, False),  # ref §6.1
             ("POST", "/message/sendText/{instance}", message.send_text, True),  # ref §7
+            ("POST", "/settings/set/{instance}", settings.settings_set, True),  # settings.router.ts
+            ("GET", "/settings/find/{instance}", settings.settings_find, False),  # settings.router.ts
         ]
         for method, template, handler, mutates in routes:
             self.route(method, template, partial(handler, self), mutates=mutates)

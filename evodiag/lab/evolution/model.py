@@ -105,6 +105,22 @@ class ChatwootSettings:
 
 
 @dataclass
+class InstanceSettings:
+    """The instance's settings (v2 Prisma ``Setting`` row, v1 settings document): what ``settings/find`` shows
+    (R@2.3.6:src/api/services/channel.service.ts findSettings; R@1.8.2 the same fields snake_case, without
+    ``wavoipToken``). ``groups_ignore`` makes Baileys ignore every group JID (whatsapp.baileys.service.ts#L647)."""
+
+    reject_call: bool = False
+    msg_call: str = ""
+    groups_ignore: bool = False
+    always_online: bool = False
+    read_messages: bool = False
+    read_status: bool = False
+    sync_full_history: bool = False
+    wavoip_token: str = ""
+
+
+@dataclass
 class Instance:
     """One WhatsApp instance.
 
@@ -113,7 +129,8 @@ class Instance:
     can disagree with ``state`` (§11); ``None`` mirrors ``state``. ``qr_available`` says whether Baileys has a
     QR to show (connect returns the QR object) or not (bare ``{"count":0}``, §4.4). ``client_name`` ``None``
     means "the server's own DATABASE_CONNECTION_CLIENT_NAME". ``connect_error`` makes connect fail the way
-    Evolution swallows errors (§4.4).
+    Evolution swallows errors (§4.4). ``settings`` is what instance/create stored (see
+    :func:`evodiag.lab.evolution.settings.settings_from_create`).
     """
 
     name: str
@@ -132,6 +149,7 @@ class Instance:
     integration: str = "WHATSAPP-BAILEYS"
     webhook: WebhookConfig | None = None
     chatwoot: ChatwootSettings | None = None
+    settings: InstanceSettings | None = None  # None: no row stored (v2 settings/find answers null)
     connect_error: str | None = None
     message_count: int = 0
     created_at: str = field(default_factory=prisma_now)

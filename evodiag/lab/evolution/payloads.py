@@ -254,11 +254,25 @@ def chatwoot_row(inst: Instance, cw: ChatwootSettings) -> dict[str, Any]:
             "updatedAt": cw.updated_at, "instanceId": inst.id}
 
 
-def setting_row(inst: Instance) -> dict[str, Any]:
-    """Prisma ``Setting`` relation. # UNVERIFIED: columns and defaults."""
-    return {"id": "s" + inst.id[1:], "rejectCall": False, "msgCall": "", "groupsIgnore": False,
-            "alwaysOnline": False, "readMessages": False, "readStatus": False, "syncFullHistory": False,
-            "wavoipToken": "", "createdAt": inst.created_at, "updatedAt": inst.updated_at, "instanceId": inst.id}
+def setting_row(inst: Instance) -> dict[str, Any] | None:
+    """Prisma ``Setting`` relation, ``null`` without a row. # UNVERIFIED: column order."""
+    s = inst.settings
+    if s is None:
+        return None
+    return {"id": "s" + inst.id[1:], "rejectCall": s.reject_call, "msgCall": s.msg_call,
+            "groupsIgnore": s.groups_ignore, "alwaysOnline": s.always_online, "readMessages": s.read_messages,
+            "readStatus": s.read_status, "syncFullHistory": s.sync_full_history, "wavoipToken": s.wavoip_token,
+            "createdAt": inst.created_at, "updatedAt": inst.updated_at, "instanceId": inst.id}
+
+
+# R@1.8.2:src/validate/validate.schema.ts#L994-1008; R@2.3.6:src/validate/settings.schema.ts (camelCase, same list)
+_SETTING_FLAGS_V1 = ("reject_call", "groups_ignore", "always_online", "read_messages", "read_status",
+                     "sync_full_history")
+_SETTING_FLAGS_V2 = ("rejectCall", "groupsIgnore", "alwaysOnline", "readMessages", "readStatus", "syncFullHistory")
+SETTINGS_V1 = Schema((*(Prop(n, ("boolean",)) for n in _SETTING_FLAGS_V1), Prop("msg_call", ("string",))),
+                     _SETTING_FLAGS_V1)
+SETTINGS_V2 = Schema((*(Prop(n, ("boolean",)) for n in _SETTING_FLAGS_V2), Prop("msgCall", ("string",)),
+                      Prop("wavoipToken", ("string",))), _SETTING_FLAGS_V2)
 
 
 def fetch_row_v2(inst: Instance, ver: Version, client_name: str | None) -> dict[str, Any]:

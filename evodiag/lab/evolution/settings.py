@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evodiag.lab.evolution.model import ChatwootSettings, Instance
+from evodiag.lab.evolution.model import ChatwootSettings, Instance, InstanceSettings
 from evodiag.lab.evolution.payloads import chatwoot_webhook_url, qr_body
 from evodiag.lab.evolution.state import EvolutionState
 
@@ -33,6 +33,57 @@ def chatwoot_from_create(lab: EvolutionState, body: dict[str, Any], name: str) -
     )
 
 
+def settings_from_create(is_v1: bool, body: dict[str, Any]) -> InstanceSettings:
+    """What instance/create stores. v1 (1.6.0-1.8.x) ORs every flag with its default and groups_ignore with
+    *true*, so it is stored true whatever the body says (R@1.8.2:src/api/controllers/instance.controller.ts
+    #L396-404, ``groups_ignore: groups_ignore || true``); v2 keeps a flag only when it is exactly ``true``
+    (R@2.3.6:instance.controller.ts#L117-126)."""
+    if is_v1:
+        return InstanceSettings(reject_call=bool(body.get("reject_call")),
+                                msg_call=str(body.get("msg_call") or ""), groups_ignore=True,
+                                always_online=bool(body.get("always_online")),
+                                read_messages=bool(body.get("read_messages")),
+                                read_status=bool(body.get("read_status")),
+                                sync_full_history=body.get("sync_full_history") is True)
+    return InstanceSettings(reject_call=body.get("rejectCall") is True, msg_call=str(body.get("msgCall") or ""),
+                            groups_ignore=body.get("groupsIgnore") is True,
+                            always_online=body.get("alwaysOnline") is True,
+                            read_messages=body.get("readMessages") is True,
+                            read_status=body.get("readStatus") is True,
+                            sync_full_history=body.get("syncFullHistory") is True,
+                            wavoip_token=str(body.get("wavoipToken") or ""))
+
+
+def settings_from_set(is_v1: bool, body: dict[str, Any]) -> InstanceSettings:
+    """``settings/set`` stores the validated body as given (setSettings upserts every field)."""
+    def flag(snake: str, camel: str) -> bool:
+        return body.get(snake if is_v1 else camel) is True
+
+    return InstanceSettings(reject_call=flag("reject_call", "rejectCall"),
+                            msg_call=str(body.get("msg_call" if is_v1 else "msgCall") or ""),
+                            groups_ignore=flag("groups_ignore", "groupsIgnore"),
+                            always_online=flag("always_online", "alwaysOnline"),
+                            read_messages=flag("read_messages", "readMessages"),
+                            read_status=flag("read_status", "readStatus"),
+                            sync_full_history=flag("sync_full_history", "syncFullHistory"),
+                            wavoip_token="" if is_v1 else str(body.get("wavoipToken") or ""))
+
+
+def settings_v1(s: InstanceSettings) -> dict[str, Any]:
+    return {"reject_call": s.reject_call, "msg_call": s.msg_call, "groups_ignore": s.groups_ignore,
+            "always_online": s.always_online, "read_messages": s.read_messages, "read_status": s.read_status,
+            "sync_full_history": s.sync_full_history}
+
+
+def settings_v2(s: InstanceSettings, with_wavoip: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"rejectCall": s.reject_call, "msgCall": s.msg_call, "groupsIgnore": s.groups_ignore,
+                           "alwaysOnline": s.always_online, "readMessages": s.read_messages,
+                           "readStatus": s.read_status, "syncFullHistory": s.sync_full_history}
+    if with_wavoip:
+        out["wavoipToken"] = s.wavoip_token
+    return out
+
+
 def response_v1(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
     """ref §4.5: ``instance.status: "created"``, ``hash`` object, ``chatwoot.webhook_url`` when set.
     # UNVERIFIED: the other keys (webhook/events/settings) and their order."""
@@ -42,12 +93,7 @@ def response_v1(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcod
         "webhook": inst.webhook.url if inst.webhook else "",
         "webhook_by_events": inst.webhook.by_events if inst.webhook else False,
         "events": inst.webhook.events if inst.webhook else [],
-        "settings": {"reject_call": bool(body.get("reject_call")), "msg_call": body.get("msg_call") or "",
-                     "groups_ignore": bool(body.get("groups_ignore")),
-                     "always_online": bool(body.get("always_online")),
-                     "read_messages": bool(body.get("read_messages")),
-                     "read_status": bool(body.get("read_status")),
-                     "sync_full_history": bool(body.get("sync_full_history"))},
+        "settings": settings_v1(inst.settings or settings_from_create(True, body)),
     }
     if qrcode:
         resp["qrcode"] = qr_body(inst, None)
@@ -72,13 +118,7 @@ def response_v2(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcod
     if lab.ver >= (2, 3, 0):
         resp["nats"] = {}
     resp["sqs"] = {}
-    resp["settings"] = {"rejectCall": bool(body.get("rejectCall")), "msgCall": body.get("msgCall") or "",
-                        "groupsIgnore": bool(body.get("groupsIgnore")),
-                        "alwaysOnline": bool(body.get("alwaysOnline")),
-                        "readMessages": bool(body.get("readMessages")),
-                        "readStatus": bool(body.get("readStatus")),
-                        "syncFullHistory": bool(body.get("syncFullHistory")),
-                        "wavoipToken": body.get("wavoipToken") or ""}
+    resp["settings"] = settings_v2(inst.settings or settings_from_create(False, body))
     if qrcode:
         resp["qrcode"] = qr_body(inst, None)
     if inst.chatwoot is not None:

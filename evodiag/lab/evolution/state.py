@@ -9,7 +9,16 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from evodiag.lab.evolution.model import ChatwootCall, Delivery, Instance, Version, new_cuid, new_uuid, parse_version
+from evodiag.lab.evolution.model import (
+    ChatwootCall,
+    Delivery,
+    Instance,
+    InstanceSettings,
+    Version,
+    new_cuid,
+    new_uuid,
+    parse_version,
+)
 
 
 @dataclass
@@ -97,6 +106,8 @@ class EvolutionState:
         version when not given)."""
         if self.find_instance(name) is not None:
             raise ValueError(f"instance {name!r} already exists")
+        # what instance/create would have stored: v1 forces groups_ignore true, v2 stores false
+        fields.setdefault("settings", InstanceSettings(groups_ignore=self.is_v1))
         inst = self.fill_ids(Instance(name=name, **fields))
         self.instances.append(inst)
         return inst

@@ -80,7 +80,8 @@ def _instance_from_create(lab: EvolutionState, body: dict[str, Any], name: str) 
     """The new instance a create body describes (its webhook and Chatwoot settings included)."""
     inst = Instance(name=name, token=str(body.get("token") or new_token()),
                     integration=str(body.get("integration") or "WHATSAPP-BAILEYS"),
-                    qr_available=lab.new_instances_get_qr, state="close")
+                    qr_available=lab.new_instances_get_qr, state="close",
+                    settings=settings_mod.settings_from_create(lab.is_v1, body))
     lab.fill_ids(inst)
     if lab.is_v1:
         if body.get("webhook"):
