@@ -26,7 +26,9 @@ SIDE_EFFECT_KINDS = frozenset({"connect", "send", "webhook-post"})
 
 @dataclass
 class RunOptions:
-    timeout: float = 10.0
+    timeout: float = 10.0  # per request, unless a check declares a longer one
+    timeout_cap: float | None = None  # --timeout given: no request waits longer, whatever a check declares
+    deadline: float | None = None  # --deadline: the whole run (None: 60 s + listen seconds)
     allow: frozenset[str] = frozenset()
     concurrency: int = 0  # 0 = unlimited
     only: tuple[str, ...] = ()
@@ -47,6 +49,7 @@ class RunState:
     results: dict[str, Result] = field(default_factory=dict)
     tracebacks: dict[str, str] = field(default_factory=dict)
     dns_answers: list[dict[str, Any]] = field(default_factory=list)
+    started: set[str] = field(default_factory=set)  # checks whose probe began (for the deadline's verdicts)
 
     @property
     def scope(self) -> ChainMap[str, Any]:
@@ -86,8 +89,15 @@ class ProbeContext:
 
     @property
     def timeout(self) -> float:
+        """The check's request timeout: its declared one when longer than the default, never past --timeout."""
+        options = self.state.options
         declared = self.check.timeout
-        return max(declared, self.state.options.timeout) if declared else self.state.options.timeout
+        chosen = max(declared, options.timeout) if declared else options.timeout
+        return min(chosen, options.timeout_cap) if options.timeout_cap is not None else chosen
+
+    def capped(self, timeout: float) -> float:
+        cap = self.state.options.timeout_cap
+        return min(timeout, cap) if cap is not None else timeout
 
     # --- HTTP ---------------------------------------------------------------------------------------------
     def _headers(self, raw: tuple[tuple[str, Any], ...] | Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -122,7 +132,8 @@ class ProbeContext:
             return await self.state.http.request(
                 method, rendered_url, headers=plain, json=json,
                 has_json=json is not None if has_json is None else has_json,
-                timeout=timeout or self.timeout, credentials=credentials, check_id=self.check.id, fresh=fresh,
+                timeout=self.capped(timeout or self.timeout), credentials=credentials, check_id=self.check.id,
+                fresh=fresh,
             )
         finally:
             self._in_flight -= 1
