@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from typing import Optional
 
 import typer
@@ -17,24 +20,27 @@ def serve(
     evolution_version: Optional[str] = typer.Option(None, "--evolution-version"),
     chatwoot_version: Optional[str] = typer.Option(None, "--chatwoot-version"),
     locale: Optional[str] = typer.Option(None, "--locale", help="Chatwoot locale: en | pt_BR"),
+    hostile: Optional[str] = typer.Option(None, "--hostile", help="Put a misbehaving server in front of Evolution, "
+                                          "Chatwoot and OpenIM: html, invalid-json, shape-array, silent, drip, "
+                                          "reset, redirect-loop, self-signed-tls, ... (see the README)"),
 ) -> None:
     """Serve the lab until Ctrl-C; prints the URLs, keys, instance name and a ready-to-paste check command."""
-    import os
     import shlex
-    import signal
-    import sys
 
+    # Ctrl-C and SIGTERM (docker stop, systemd, a test harness) both end the lab the same way: servers closed,
+    # temp folder removed. Blocking them before any server thread starts (threads inherit the mask) lets the
+    # main thread take them with sigwait at once, instead of a signal handler waiting for a blocked wait().
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    if hostile is not None:
+        _serve_hostile(hostile, stop_signals)
+        _exit_now()
     from evodiag.lab.runtime import start_lab
     from evodiag.lab.scenarios import SCENARIOS
 
     if scenario not in SCENARIOS:
         typer.echo(f"evodiag: error: unknown scenario {scenario!r} (see `evodiag demo --list`)", err=True)
         raise typer.Exit(2)
-    # Ctrl-C and SIGTERM (docker stop, systemd, a test harness) both end the lab the same way: servers closed,
-    # temp folder removed. Blocking them before any server thread starts (threads inherit the mask) lets the
-    # main thread take them with sigwait at once, instead of a signal handler waiting for a blocked wait().
-    stop_signals = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     with start_lab(scenario, evolution_version=evolution_version, chatwoot_version=chatwoot_version, locale=locale,
                    latency_ms=latency_ms) as lab:
         typer.echo(f"evodiag lab: scenario {scenario!r} — {SCENARIOS[scenario].description}")
@@ -49,10 +55,36 @@ def serve(
         typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in lab.cli_args())
                    + " --allow-connect --allow-webhook-post")
         typer.echo("\nCtrl-C to stop.")
-        received = signal.sigwait(stop_signals)
-        typer.echo(f"\nstopping the lab ({signal.Signals(received).name})")
-    # Servers are closed and the temp folder is gone: skip the interpreter's module teardown (a few hundred ms
-    # for httpx, dnspython and the lab), so a supervisor's stop returns at once.
+        _wait_for_stop(stop_signals)
+    _exit_now()
+
+
+def _wait_for_stop(stop_signals: set[signal.Signals]) -> None:
+    received = signal.sigwait(stop_signals)
+    typer.echo(f"\nstopping the lab ({signal.Signals(received).name})")
+
+
+def _exit_now() -> None:
+    """Servers are closed and the temp folder is gone: skip the interpreter's module teardown (a few hundred ms
+    for httpx, dnspython and the lab), so a supervisor's stop returns at once."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def _serve_hostile(kind: str, stop_signals: set[signal.Signals]) -> None:
+    import shlex
+
+    from evodiag.lab.hostile import KINDS, start_hostile_lab
+
+    if kind not in KINDS:
+        typer.echo(f"evodiag: error: unknown hostile kind {kind!r} (one of: {', '.join(KINDS)})", err=True)
+        raise typer.Exit(2)
+    with start_hostile_lab(kind) as hostile:
+        typer.echo(f"evodiag lab: hostile {kind!r} — {KINDS[kind]}")
+        for name, url in hostile.urls.items():
+            typer.echo(f"  {name:<13} {url}")
+        typer.echo("  (lab keys and tokens are throwaway values)")
+        typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in hostile.cli_args()))
+        typer.echo("\nCtrl-C to stop.")
+        _wait_for_stop(stop_signals)
