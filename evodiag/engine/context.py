@@ -1,8 +1,9 @@
 """The state of one run, and the small interface a probe sees (:class:`ProbeContext`).
 
 A probe is ``async def name(ctx: ProbeContext) -> Outcome`` in ``evodiag/probes/<module>.py``, named in the
-catalog as ``probe: <module>:<name>``. It keeps messages and remediation in the catalog: it picks a named
-diagnosis with :meth:`ProbeContext.diagnose` and passes the values the message needs.
+catalog as ``probe: <module>:<name>`` and declared with ``@probe(...)`` (:mod:`evodiag.probes.declare`). It keeps
+messages and remediation in the catalog: it picks a named diagnosis with :meth:`ProbeContext.diagnose` (or a
+fragment with :meth:`ProbeContext.text`) and passes the values the message needs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from evodiag.engine.conditions import condition_holds
 from evodiag.engine.http import Exchange, HttpClient
 from evodiag.engine.results import Outcome, Result, Status
 from evodiag.errors import MissingValue, NonJSONReply
+from evodiag.probes.declare import ProbeSpec
 
 
 @dataclass
@@ -50,10 +52,17 @@ class RunState:
         return ChainMap(self.settings.values, self.facts)
 
 
+class UndeclaredName(LookupError):
+    """A probe used a catalog name its ``@probe(...)`` declaration does not list: fix the declaration."""
+
+
 class ProbeContext:
-    def __init__(self, check: Check, state: RunState) -> None:
+    def __init__(self, check: Check, state: RunState, spec: ProbeSpec | None = None) -> None:
         self.check = check
         self.state = state
+        # What the probe declared (None for a declarative check): names outside it are refused, so the load-time
+        # verification of the catalog covers everything the probe can ask for.
+        self.spec = spec
         self.exchanges = 0
         # Sequential depth: a request started while another of this check's requests is in flight overlaps it
         # and does not lengthen the check (the P1 benchmark's critical path is built from this).
@@ -69,13 +78,20 @@ class ProbeContext:
     def scope(self) -> ChainMap[str, Any]:
         return self.state.scope
 
+    def _declared(self, kind: str, name: str) -> None:
+        if self.spec is not None and name not in getattr(self.spec, kind):
+            raise UndeclaredName(f"probe {self.spec.ref}: {kind} {name!r} is missing from its @probe declaration "
+                                 f"({self.spec.where})")
+
     def value(self, key: str, default: Any = None) -> Any:
-        """A config value or a fact published by an earlier check."""
+        """A config value or a fact published by an earlier check (declared in ``@probe(reads=...)``)."""
+        self._declared("reads", key)
         value = self.scope.get(key)
         return default if value in (None, "") else value
 
     def publish(self, key: str, value: Any) -> None:
-        """Make a fact available to later checks and message templates."""
+        """Make a fact available to later checks and message templates (declared in ``@probe(publishes=...)``)."""
+        self._declared("publishes", key)
         self.state.facts[key] = value
 
     def result_of(self, check_id: str) -> Result | None:
@@ -94,8 +110,8 @@ class ProbeContext:
         for name, value in items:
             if isinstance(value, Mapping):
                 secret_key = value["secret"]
-                secret = self.value(secret_key)
-                if secret is None:
+                secret = self.scope.get(secret_key)  # a secret setting, verified when the catalog loads
+                if secret in (None, ""):
                     raise MissingValue(f"{secret_key} is not set (flag, EVODIAG_* variable or evodiag.yaml)")
                 headers[name] = str(secret)
                 credentials[name] = secret_key
@@ -161,7 +177,13 @@ class ProbeContext:
 
     def diagnose(self, name: str, **values: Any) -> Outcome:
         """The catalog diagnosis called ``name``, with ``values`` filled into its message and remediation."""
+        self._declared("diagnoses", name)
         return self.from_diagnosis(self.check.diagnosis(name), values)
+
+    def text(self, name: str, **values: Any) -> str:
+        """The catalog text (message fragment) called ``name``, with ``values`` filled in."""
+        self._declared("texts", name)
+        return self.render(self.check.text(name), **values)
 
     def judge(self, exchange: Exchange, **values: Any) -> Outcome:
         """The declarative verdict: extract facts, then the first matching diagnosis, then ``expect``."""

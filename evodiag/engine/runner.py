@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ from evodiag.engine.context import ProbeContext, RunOptions, RunState
 from evodiag.engine.http import HttpClient, origin
 from evodiag.engine.results import Outcome, Result, Status
 from evodiag.errors import CatalogError, EvodiagError, TargetError
+from evodiag.probes.declare import ProbeSpec, UnknownProbe, resolve
 
 Probe = Callable[[ProbeContext], Awaitable[Outcome]]
 ProgressHook = Callable[[str, Result | None], None]
@@ -48,17 +48,12 @@ async def declarative(ctx: ProbeContext) -> Outcome:
     return ctx.judge(await ctx.fetch())
 
 
-def resolve_probe(name: str) -> Probe:
-    """``evolution:instance`` -> ``evodiag.probes.evolution.instance``."""
-    module_name, _, func_name = name.partition(":")
+def resolve_probe(name: str) -> tuple[Probe, ProbeSpec]:
+    """``evolution:instance`` -> ``evodiag.probes.evolution.instance`` and its ``@probe`` declaration."""
     try:
-        module = importlib.import_module(f"evodiag.probes.{module_name}")
-    except ModuleNotFoundError:
-        raise CatalogError(f"probe {name!r}: no module evodiag/probes/{module_name}.py") from None
-    probe = getattr(module, func_name, None)
-    if probe is None:
-        raise CatalogError(f"probe {name!r}: evodiag/probes/{module_name}.py has no function {func_name!r}")
-    return probe  # type: ignore[no-any-return]
+        return resolve(name)
+    except UnknownProbe as exc:
+        raise CatalogError(str(exc)) from None
 
 
 def select(catalog: Catalog, options: RunOptions) -> list[Check]:
@@ -189,12 +184,12 @@ class Pipeline:
         pre = self._precondition(check, state)
         if pre is not None:
             return pre
-        ctx = ProbeContext(check, state)
+        probe, spec = self.probes.get(check.id, (declarative, None))
+        ctx = ProbeContext(check, state, spec)
         started = time.perf_counter()
         limit = ctx.timeout * 3 + 1  # a probe may make a few sequential requests
         try:
             async with self._slot():
-                probe = self.probes.get(check.id, declarative)
                 outcome = await asyncio.wait_for(probe(ctx), limit)
         except asyncio.TimeoutError:
             outcome = Outcome(Status.ERROR, f"timed out after {limit:g} s", error_kind="timeout")

@@ -19,7 +19,8 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
 from evodiag.probes.chatwoot import ACCOUNT, TOKEN, payload_list
-from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1, note
+from evodiag.probes.declare import probe
+from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1
 
 GROUP_SUFFIX = "@g.us"
 CONTACT_SUFFIX = "@s.whatsapp.net"
@@ -94,12 +95,18 @@ def _blocker(ctx: ProbeContext, settings: GroupSettings) -> str:
 def _fix(ctx: ProbeContext, settings: GroupSettings) -> str:
     fixes = []
     if settings.groups_ignore:
-        fixes.append(note(ctx, "fix_settings"))
+        fixes.append(ctx.text("fix_settings"))
     if settings.chatwoot_ignores_groups:
-        fixes.append(note(ctx, "fix_ignore_jids"))
+        fixes.append(ctx.text("fix_ignore_jids"))
     return " ".join(fixes)
 
 
+@probe("chatwoot.groups",
+       diagnoses={"blocked_expected", "blocked_history", "blocked_ok", "contacts_ignored", "flowing",
+                  "flowing_unexpected", "unexpected"}, texts={"fix_ignore_jids", "fix_settings"},
+       values={"blocker", "excerpt", "fix", "groups", "history_part", "intent_part", "path", "some_part", "status"},
+       reads={"chatwoot.account_id", "chatwoot.expect_groups", "chatwoot.token", "chatwoot.url",
+              "evolution.generation", "evolution.instance"})
 async def groups(ctx: ProbeContext) -> Outcome:
     found = await ctx.request("GET", "{evolution.url}/settings/find/{evolution.instance}", headers=APIKEY)
     groups_ignore = groups_ignore_of(found.json_or_none()) if found.status == 200 else None

@@ -21,6 +21,7 @@ from evodiag.netinfo import DnsResolver, lint_url, mask_url
 from evodiag.probes import callgraph
 from evodiag.probes.callgraph import CHATWOOT, EVODIAG, EVOLUTION, Edge
 from evodiag.probes.configfiles import ConfigSources, s3_url, sources_from_settings
+from evodiag.probes.declare import probe
 from evodiag.probes.findings import Finding, combine
 
 SETTING_URLS = ("evolution.url", "chatwoot.url", "webhook.url", "openim.url", "s3.endpoint")
@@ -89,6 +90,11 @@ def owner_judges(ctx: ProbeContext, owner: str | None) -> bool:
     return later and (not ctx.state.options.only or owner in ctx.state.options.only)
 
 
+@probe("network.urls", diagnoses={"broken", "none", "ok", "risky"},
+       values={"count", "label", "problem", "source", "url"},
+       reads={"chatwoot.inbox.webhook_url", "chatwoot.url", "evolution.chatwoot.url", "evolution.chatwoot.webhook_url",
+              "evolution.url", "evolution.webhook.configured_url", "files.compose", "files.env", "openim.url",
+              "s3.endpoint", "webhook.url"})
 async def urls(ctx: ProbeContext) -> Outcome:
     """Scheme, doubled slashes, trailing slash where a path is appended, ``undefined``, credentials (masked)."""
     known = known_urls(ctx, _sources(ctx))
@@ -173,6 +179,16 @@ def _evolution_internal(sources: ConfigSources) -> str:
     return "http://<evolution-service>:8080"
 
 
+@probe("network.domains",
+       diagnoses={"dns_timeout", "mixed_back_internal", "mixed_back_public", "none", "ok", "public_private",
+                  "server_loopback", "server_loopback_host", "unresolvable"},
+       values={"addresses", "callee", "caller", "containers", "count", "edge", "edge_a", "edge_b",
+               "evolution_internal", "host", "kind", "resolver", "source", "style_a", "style_b", "summary", "url",
+               "url_a", "url_b"},
+       reads={"chatwoot.inbox.webhook_url", "chatwoot.url", "dns.server", "evolution.chatwoot.enabled",
+              "evolution.chatwoot.url", "evolution.chatwoot.webhook_url", "evolution.instance", "evolution.url",
+              "evolution.webhook.configured_url", "evolution.webhook.enabled", "evolution.webhook.target",
+              "files.compose", "files.env"})
 async def domains(ctx: ProbeContext) -> Outcome:
     """Resolve and classify every host of the call graph; fail on the edges and mixes that cannot work."""
     sources = _sources(ctx)
