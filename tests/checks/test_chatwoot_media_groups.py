@@ -143,9 +143,11 @@ def test_groups_ignore_jids_g_us_blocks_only_chatwoot() -> None:
 
 def test_groups_ignore_jids_contacts_is_a_failure_whatever_is_expected() -> None:
     with lab_for() as lab:
-        _cw_settings(lab).ignore_jids = ["@s.whatsapp.net"]
+        _cw_settings(lab).ignore_jids = ["@s.whatsapp.net", "5511912340000@s.whatsapp.net"]
         result = run(lab)["chatwoot.groups"]
     assert result.status is Status.FAIL and "one-to-one" in result.message
+    assert result.details["groups"]["ignore_jids_single"] == 1
+    assert "5511912340000" not in repr(result.details) + result.message  # a JID is personal data
 
 
 def test_groups_history_without_expectation_is_a_warning() -> None:
