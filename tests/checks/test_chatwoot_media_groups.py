@@ -194,3 +194,21 @@ def test_attach_file_keeps_paths_in_the_store() -> None:
         attachment = operations.attach_file(lab.chatwoot, msg, {"filename": "a.ogg", "content_type": "audio/ogg"})
     assert attachment["data_url"].startswith("/rails/active_storage/blobs/redirect/")
     assert attachment["file_type"] == "audio" and attachment["thumb_url"] == ""
+
+
+def test_frontend_url_in_files_is_one_finding_not_two(tmp_path: Any) -> None:
+    """FRONTEND_URL is both a network.domains edge and what chatwoot.media judges: when chatwoot.media runs it
+    owns the finding, network.domains only notes it; without Chatwoot settings network.domains still judges it."""
+    env = tmp_path / "chatwoot.env"
+    env.write_text("FRONTEND_URL=http://localhost:3000\nSECRET_KEY_BASE=x\nPOSTGRES_HOST=postgres\n"
+                   "REDIS_URL=redis://redis:6379\nRAILS_ENV=production\n", encoding="utf-8")
+    with lab_for(traffic=False) as lab:
+        lab.settings_values["files.env"] = [*lab.settings_values["files.env"], str(env)]
+        both = {r.id: r for r in lab.run(only=(*CHECKS, "network.domains"), allow=frozenset(), timeout=3.0).results}
+        for key in ("chatwoot.url", "chatwoot.token"):
+            lab.settings_values.pop(key)
+        alone = {r.id: r for r in lab.run(only=("network.domains",), allow=frozenset(), timeout=3.0).results}
+    assert both["chatwoot.media"].status is Status.FAIL
+    assert both["network.domains"].status is Status.PASS
+    assert any("judged by chatwoot.media" in n for n in both["network.domains"].notes)
+    assert alone["network.domains"].status is Status.FAIL and "localhost" in alone["network.domains"].message
