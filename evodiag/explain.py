@@ -45,5 +45,6 @@ def explain_text(catalog: Catalog, check_id: str) -> str:
         out += [f"  {r.label()}: {r.link}" for r in by_link.values()]
     if c.signatures:
         out += ["", "Triage signatures (evodiag triage):"]
-        out += [f"  /{s.pattern}/" + (f"  — {s.note}" if s.note else "") for s in c.signatures]
+        out += [f"  /{s.pattern}/" + (f" unless /{s.unless}/" if s.unless else "") + (" (prose)" if s.prose else "")
+                + (f"  — {s.note}" if s.note else "") for s in c.signatures]
     return "\n".join(out)

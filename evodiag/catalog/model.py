@@ -7,6 +7,7 @@ from typing import Any
 
 STAGES = ("config", "auth", "api", "functional")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+SIGNATURE_KINDS = ("log", "prose")
 STATUSES = ("pass", "warn", "fail", "skip", "blocked", "error")
 
 ISSUE_URLS = {
@@ -122,11 +123,19 @@ class SideEffect:
 
 @dataclass(frozen=True)
 class Signature:
-    """A regex that, found in a log or ticket, points at this check (used by ``evodiag triage``)."""
+    """A regex (RE2 syntax, case-insensitive) that, found in a log or ticket line, points at this check (used by
+    ``evodiag triage``). ``kind: prose`` is a symptom in a user's words, matched only in the first block of the
+    input (a ticket's text), not deep inside a large log. A line that also matches ``unless`` does not count."""
 
     pattern: str
     weight: float = 1.0
     note: str = ""
+    kind: str = "log"
+    unless: str | None = None
+
+    @property
+    def prose(self) -> bool:
+        return self.kind == "prose"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evodiag.catalog import model as m
+from evodiag.catalog.signature_regex import SignatureRegexError, compile_signature
 from evodiag.catalog.yamlsource import LineDict, line_of
 from evodiag.versions import parse_range
 
@@ -27,6 +28,7 @@ class Key:
     pattern: str | None = None
 
 
+REPEAT_GROUP = re.compile(r"\(\?P<repeat(?:_\w*)?>")
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _DIAG_STATUSES = ("pass", "warn", "fail", "skip", "error")
 
@@ -56,7 +58,8 @@ DOC_KEYS = {"what": Key("str", required=True), "why": Key("str", required=True),
 REMEDIATION_KEYS = {"text": Key("str"), "commands": Key("list[str]"), "links": Key("list[str]")}
 REF_KEYS = {"project": Key("str", required=True), "number": Key("int", required=True), "fixed_in": Key("str"),
             "title": Key("str"), "url": Key("str")}
-SIGNATURE_KEYS = {"pattern": Key("str", required=True), "weight": Key("number"), "note": Key("str")}
+SIGNATURE_KEYS = {"pattern": Key("str", required=True), "kind": Key("str", choices=m.SIGNATURE_KINDS),
+                  "unless": Key("str"), "weight": Key("number"), "note": Key("str")}
 REQUEST_KEYS = {"method": Key("str", choices=_HTTP_METHODS), "url": Key("str", required=True),
                 "headers": Key("map"), "json": Key("any")}
 EXPECT_KEYS = {"status": Key("int|list[int]")}
@@ -126,6 +129,27 @@ def _regex(pattern: str, path: str, line: int | None) -> str:
     except re.error as exc:
         raise SchemaIssue(path, f"invalid regex {pattern!r}: {exc}", line) from None
     return pattern
+
+
+def _linear_regex(pattern: str, path: str, line: int | None) -> None:
+    """A signature must compile with RE2 (linear-time matching), not merely with Python's ``re``."""
+    try:
+        compile_signature(pattern)
+    except SignatureRegexError as exc:
+        raise SchemaIssue(path, f"pattern {pattern!r} is not usable by RE2: {exc}", line) from None
+
+
+def _signature(raw: Any, path: str) -> m.Signature:
+    validate_keys(raw, SIGNATURE_KEYS, path)
+    _linear_regex(raw["pattern"], f"{path}.pattern", line_of(raw, "pattern"))
+    unless = raw.get("unless")
+    if unless is not None:
+        _linear_regex(unless, f"{path}.unless", line_of(raw, "unless"))
+        if REPEAT_GROUP.search(raw["pattern"]):
+            raise SchemaIssue(f"{path}.unless", "a repetition rule (a 'repeat' group) cannot have 'unless'",
+                              line_of(raw, "unless"))
+    return m.Signature(raw["pattern"], float(raw.get("weight", 1.0)), raw.get("note", ""),
+                       kind=raw.get("kind", "log"), unless=unless)
 
 
 def _matcher(raw: Any, path: str, line: int | None) -> m.Matcher:
@@ -230,11 +254,7 @@ def build_check(raw: Any, path: str, file: str) -> m.Check:
         if not isinstance(jpath, str) or not jpath.startswith("$"):
             raise SchemaIssue(f"{path}.extract.{fact}", "an extract value is a JSON path starting with '$'",
                               line_of(extract, fact))
-    signatures = []
-    for i, sig in enumerate(raw.get("signatures", [])):
-        validate_keys(sig, SIGNATURE_KEYS, f"{path}.signatures[{i}]")
-        _regex(sig["pattern"], f"{path}.signatures[{i}].pattern", line_of(sig, "pattern"))
-        signatures.append(m.Signature(sig["pattern"], float(sig.get("weight", 1.0)), sig.get("note", "")))
+    signatures = tuple(_signature(sig, f"{path}.signatures[{i}]") for i, sig in enumerate(raw.get("signatures", [])))
     diagnoses = tuple(_diagnosis(d, f"{path}.diagnoses[{i}]") for i, d in enumerate(raw.get("diagnoses", [])))
     timeout = raw.get("timeout")
     if timeout is not None and not 0 < timeout <= MAX_CHECK_TIMEOUT:  # also false for NaN
@@ -251,7 +271,7 @@ def build_check(raw: Any, path: str, file: str) -> m.Check:
                                    _matchers(applies.get("values", {}), f"{path}.applies_when.values")),
         side_effects=_side_effects(raw.get("side_effects"), f"{path}.side_effects", line_of(raw, "side_effects")),
         remediation=build_remediation(raw.get("remediation"), f"{path}.remediation"),
-        refs=build_refs(raw.get("refs", []), f"{path}.refs"), signatures=tuple(signatures),
+        refs=build_refs(raw.get("refs", []), f"{path}.refs"), signatures=signatures,
         request=_request(raw["request"], f"{path}.request") if "request" in raw else None,
         expect_status=_statuses(expect["status"]) if "status" in expect else (),
         extract=tuple((str(k), str(v)) for k, v in extract.items()), diagnoses=diagnoses,

@@ -5,11 +5,13 @@ longer than :data:`MAX_LINE` is processed in pieces. Invalid UTF-8 is replaced, 
 
 Matching rules (what a signature in checks.yaml means):
 
-* a signature is a regex matched line by line, case-insensitively (``(?-i:...)`` turns that off for a part);
+* a signature is an RE2 regex matched line by line (on the line's bytes, as UTF-8), case-insensitively
+  (``(?-i:...)`` turns that off for a part); RE2 matches in linear time, so no pattern can hang triage;
+* a line that also matches the signature's ``unless`` pattern does not count (RE2 has no lookaround);
 * a named group ``repeat`` (or several, ``repeat_*``) makes a *repetition rule*: the signature only counts when
   the value it captures was already captured earlier in the same input (e.g. a webhook ``key.id`` delivered twice);
-* a pattern that starts with ``(?#prose)`` describes a symptom in a user's words ("the QR code never shows"); it is
-  matched in the first block (4 MiB) of the input only (a ticket's text), not deep inside a large log.
+* a ``kind: prose`` signature describes a symptom in a user's words ("the QR code never shows"); it is matched in
+  the first block (4 MiB) of the input only (a ticket's text), not deep inside a large log.
 
 Speed comes from a literal prefilter. Each signature regex is parsed once (``re._parser``) for the literal text
 any match must contain; blocks are lower-cased once and only lines containing such a literal are decoded and run
@@ -20,7 +22,7 @@ literals that share a short *anchor* (``e``, ``or``, ``ime``...) into one regex 
 of the rest: sre runs such a regex with its literal-prefix loop, about as fast as one find pass, so one pass
 replaces many. A signature that has matched often enough that more matches cannot change the output (its count is
 saturated and its check's evidence list is full) leaves the plan. Signatures with no extractable literal go
-through one combined alternation over each decoded block.
+through one combined RE2 alternation over each block; an RE2 set then tells which of them a found line matches.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from evodiag.catalog.model import Catalog, Signature
+from evodiag.catalog.signature_regex import SignatureRegexError, compile_signature, signature_set, sre_view
 from evodiag.redact import Redactor
 
 BLOCK = 4 * 1024 * 1024
@@ -40,7 +43,6 @@ EVIDENCE_CHARS = 240
 SAMPLE_CHARS = 256 * 1024  # text kept (from the start) to suggest checks when nothing matched
 MAX_VERSION_LINES = 2000  # lines per product word examined for versions (a log repeats its banner)
 MIN_LITERAL = 3  # bytes (UTF-8): a shorter literal is no prefilter
-PROSE_MARK = "(?#prose)"
 PROSE_BYTES = 1024 * 1024  # prose signatures: blocks starting before this offset (i.e. the first block)
 MAX_REPEAT_KEYS = 200_000  # values remembered per repetition rule (bounded memory)
 SATURATED = 6  # matches after which one more cannot change the score (rank caps repeats at 5 extra)
@@ -102,10 +104,12 @@ class _Sig:
     check_id: str
     index: int
     signature: Signature
-    regex: re.Pattern[str]
+    regex: Any  # RE2 program over a line's bytes
+    unless: Any  # RE2 program, or None
     options: tuple[tuple[bytes, ...], ...]  # literal sets, each required by the pattern (any one member)
     prose: bool = False
-    repeat: re.Pattern[bytes] | None = None  # repetition rule, run over the lower-cased block
+    repeat: Any = None  # the regex again when it is a repetition rule, run over the lower-cased block
+    repeat_groups: tuple[int, ...] = ()  # its repeat* group numbers
 
 
 @dataclass
@@ -115,7 +119,8 @@ class _Plan:
     finds: list[tuple[bytes, tuple[int, ...]]]
     anchored: list[tuple[re.Pattern[bytes], list[tuple[bytes, tuple[int, ...]]]]]  # per anchor byte: regex, literals
     unfiltered: list[int]
-    combined: re.Pattern[str] | None
+    combined: Any  # RE2 alternation finding lines for the unfiltered signatures, or None
+    unfiltered_set: Any  # RE2 set over the same signatures (index i → unfiltered[i]), or None
     repeats: list[int]
 
 
@@ -137,7 +142,7 @@ def required_literals(pattern: str) -> tuple[str, ...] | None:
     """Strings, one of which every match of ``pattern`` contains (lower-cased); ``None`` if none is certain."""
     c, sre_parse = _parser()
     try:
-        parsed = sre_parse.parse(pattern)  # type: ignore[attr-defined]
+        parsed = sre_parse.parse(sre_view(pattern))  # type: ignore[attr-defined]
     except Exception:
         return None
     found = _seq(list(parsed), c, [])
@@ -150,7 +155,7 @@ def literal_options(pattern: str) -> list[tuple[str, ...]]:
     """Every literal set the pattern requires (each one alone is a valid prefilter), best-guess first."""
     c, sre_parse = _parser()
     try:
-        parsed = sre_parse.parse(pattern)  # type: ignore[attr-defined]
+        parsed = sre_parse.parse(sre_view(pattern))  # type: ignore[attr-defined]
     except Exception:
         return []
     options: list[set[str]] = []
@@ -265,16 +270,13 @@ class Scanner:
         self.sigs: list[_Sig] = []
         for check in catalog.checks.values():
             for i, sig in enumerate(check.signatures):
-                regex = re.compile(sig.pattern, re.IGNORECASE)
-                repeat = None
-                if any(name == "repeat" or name.startswith("repeat_") for name in regex.groupindex):
-                    try:
-                        repeat = re.compile(sig.pattern.encode("utf-8"), re.IGNORECASE)
-                    except re.error:  # a str-only construct: fall back to matching decoded lines
-                        repeat = None
+                regex = compile_signature(sig.pattern.encode("utf-8"))
+                unless = compile_signature(sig.unless.encode("utf-8")) if sig.unless else None
+                groups = tuple(sorted(number for name, number in regex.groupindex.items()
+                                      if name == b"repeat" or name.startswith(b"repeat_")))
                 options = tuple(tuple(x.encode("utf-8") for x in o) for o in literal_options(sig.pattern))
-                self.sigs.append(_Sig(check.id, i, sig, regex, options, sig.pattern.startswith(PROSE_MARK),
-                                      repeat))
+                self.sigs.append(_Sig(check.id, i, sig, regex, unless, options, sig.prose,
+                                      regex if groups else None, groups))
         self._literal_counts: dict[bytes, int] = {}
         self._char_freq: dict[int, float] = {}
         self._head = b""
@@ -329,8 +331,9 @@ class Scanner:
             needles.setdefault(cover or lit, set()).update(by_literal[lit])
         finds, anchored = self._split(needles) if costed else (sorted((n, tuple(sorted(i))) for n, i in
                                                                        needles.items()), [])
-        combined = _combine([self.sigs[i].signature.pattern for i in unfiltered])
-        return _Plan(finds, anchored, unfiltered, combined, repeats)
+        patterns = [self.sigs[i].signature.pattern for i in unfiltered]
+        combined = _combine(patterns)
+        return _Plan(finds, anchored, unfiltered, combined, signature_set(patterns) if patterns else None, repeats)
 
     def _split(self, needles: dict[bytes, set[int]]) -> tuple[
             list[tuple[bytes, tuple[int, ...]]], list[tuple[re.Pattern[bytes], list[tuple[bytes, tuple[int, ...]]]]]]:
@@ -442,8 +445,7 @@ class Scanner:
             for i in plan.repeats:
                 self._repeats(i, block, lower, line_no, seen.setdefault(i, {}), result)
             if plan.combined is not None:
-                self._match_unfiltered(block.decode("utf-8", "replace"), line_no, plan.unfiltered, plan.combined,
-                                       result)
+                self._match_unfiltered(block, line_no, plan, result)
             dirty = self._saturated(result) or dirty
             newlines = block.count(b"\n")
             line_no += newlines
@@ -492,21 +494,24 @@ class Scanner:
             line_no += block.count(b"\n", counted_to, start)
             counted_to = start
             end = block.find(b"\n", start)
-            line = block[start: len(block) if end == -1 else end].decode("utf-8", "replace").rstrip("\r")
+            line = block[start: len(block) if end == -1 else end].rstrip(b"\r")
             self._record(line, line_no, sorted(starts[start]), result)
 
-    def _match_unfiltered(self, text: str, first_line: int, sig_indexes: list[int], combined: re.Pattern[str],
-                          result: ScanResult) -> None:
+    def _match_unfiltered(self, block: bytes, first_line: int, plan: _Plan, result: ScanResult) -> None:
+        """Signatures without a literal: the combined alternation finds a line, the set says which matched."""
         line_no, counted_to = first_line, 0
-        m = combined.search(text)
+        search = plan.combined.search
+        m = search(block)
         while m:
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.start())
-            end = len(text) if end == -1 else end
-            line_no += text.count("\n", counted_to, start)
+            start = block.rfind(b"\n", 0, m.start()) + 1
+            end = block.find(b"\n", m.start())
+            end = len(block) if end == -1 else end
+            line_no += block.count(b"\n", counted_to, start)
             counted_to = start
-            self._record(text[start:end].rstrip("\r"), line_no, sig_indexes, result)
-            m = combined.search(text, end + 1) if end < len(text) else None
+            line = block[start:end].rstrip(b"\r")
+            matched = plan.unfiltered_set.Match(line) or []
+            self._record(line, line_no, sorted(plan.unfiltered[k] for k in matched), result)
+            m = search(block, end + 1) if end < len(block) else None
 
     def _repeats(self, i: int, block: bytes, lower: bytes, first_line: int, seen: dict[object, int],
                  result: ScanResult) -> None:
@@ -514,14 +519,8 @@ class Scanner:
         repeats (within it, or from an earlier block) is walked match by match to find the lines."""
         sig = self.sigs[i]
         assert sig.repeat is not None
-        names = sorted(n for n in sig.repeat.groupindex if n == "repeat" or n.startswith("repeat_"))
-        values: list[Any] | None = [m.group(*names) for m in sig.repeat.finditer(lower)] if len(names) > 1 else None
-        if values is None:
-            group = sig.repeat.groupindex[names[0]]
-            if sig.repeat.groups == 1:
-                values = sig.repeat.findall(lower)
-            else:
-                values = [m.group(group) for m in sig.repeat.finditer(lower)]
+        groups = sig.repeat_groups
+        values = [m.group(*groups) for m in sig.repeat.finditer(lower)]
         if not values:
             return
         fresh = {v for v in set(values) if v not in seen}
@@ -540,7 +539,7 @@ class Scanner:
             seen.pop(value, None)
         line_no, counted_to = first_line, 0
         for m in sig.repeat.finditer(lower):
-            value = m.group(*names)
+            value = m.group(*groups)
             if value not in seen:
                 if len(seen) < MAX_REPEAT_KEYS:
                     seen[value] = 0
@@ -556,12 +555,17 @@ class Scanner:
             line = block[start: len(block) if end == -1 else end].decode("utf-8", "replace").rstrip("\r")
             self._hit(sig, line, line_no, result)
 
-    def _record(self, line: str, line_no: int, sig_indexes: Iterable[int], result: ScanResult) -> None:
+    def _record(self, line: bytes, line_no: int, sig_indexes: Iterable[int], result: ScanResult) -> None:
+        text: str | None = None
         for i in sig_indexes:
             sig = self.sigs[i]
             if sig.repeat is not None or not sig.regex.search(line):
                 continue
-            self._hit(sig, line, line_no, result)
+            if sig.unless is not None and sig.unless.search(line):
+                continue
+            if text is None:
+                text = line.decode("utf-8", "replace")
+            self._hit(sig, text, line_no, result)
 
     def _hit(self, sig: _Sig, line: str, line_no: int, result: ScanResult) -> None:
         hits = result.hits.setdefault(sig.check_id, CheckHits(sig.check_id))
@@ -632,23 +636,11 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
         yield carry
 
 
-def _combine(patterns: list[str]) -> re.Pattern[str] | None:
+def _combine(patterns: list[str]) -> Any:
+    """One RE2 alternation of ``patterns`` (multi-line, so ``^``/``$`` hold at line ends); ``None`` if empty."""
     if not patterns:
         return None
     try:
-        return re.compile("|".join(f"(?:{_scoped(p)})" for p in patterns), re.IGNORECASE)
-    except re.error:  # e.g. duplicate group names across patterns: fall back to any-line scanning
-        return re.compile(r"(?s).")
-
-
-_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
-
-
-def _scoped(pattern: str) -> str:
-    """``(?i)foo`` → ``(?i:foo)`` so several patterns with leading flags combine into one alternation."""
-    m = _GLOBAL_FLAGS.match(pattern)
-    if not m:
-        return pattern
-    flags = m.group(1).replace("u", "").replace("L", "")
-    rest = pattern[m.end():]
-    return f"(?{flags}:{rest})" if flags else rest
+        return compile_signature(("(?m)" + "|".join(f"(?:{p})" for p in patterns)).encode("utf-8"))
+    except SignatureRegexError:  # together over RE2's memory bound: every line goes to the set instead
+        return compile_signature(b"(?m)^")
