@@ -145,5 +145,6 @@ async def reach(ctx: ProbeContext) -> Outcome:
         outcome.notes, outcome.details = notes, details
         return outcome
     fallback = Finding("ok", {"count": len(reached), "summary": "; ".join(reached)})
+    notes = notes + (reached if findings else [])  # what did answer stays visible next to what did not
     return combine(ctx, findings, fallback=fallback, notes=notes, details=details)
 

@@ -262,3 +262,17 @@ def test_a_2_2_container_without_phone_version_gets_the_images_pinned_one(catalo
     assert result.status is Status.WARN and "2.3000.1015901307" in result.message
     newer = run(catalog, tmp_path, "SERVER_URL=http://evo:8080\n", with_compose="v2.3.6")["config.phone_version"]
     assert newer.status is Status.PASS
+
+
+@pytest.mark.parametrize("check_id", [*IDS, "network.services"])
+def test_explain_documents_every_new_check(check_id: str) -> None:
+    from typer.testing import CliRunner
+
+    from evodiag.cli import app
+
+    out = CliRunner().invoke(app, ["explain", check_id])
+    assert out.exit_code == 0, out.output
+    for part in ("What it checks:", "Why it matters:", "Example:", "fix:", "github.com/EvolutionAPI/evolution-api"):
+        assert part in out.output, part
+    if check_id != "config.integrations":
+        assert "Triage signatures" in out.output

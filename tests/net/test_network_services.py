@@ -199,6 +199,7 @@ def test_redis_down_fails_and_names_the_variable(catalog: Catalog, tmp_path: Pat
     assert result.status is Status.FAIL
     assert f"127.0.0.1:{dead}" in result.message and "CACHE_REDIS_URI" in result.message
     assert "refused" in result.message
+    assert any(f"database 127.0.0.1:{listener.port} answered" in note for note in result.notes)
 
 
 @needs_redis
