@@ -194,22 +194,17 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def read_config_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
-    import yaml
+    from evodiag import boundedyaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = boundedyaml.load(boundedyaml.read_text(path))
         flat = _flatten(data) if isinstance(data, Mapping) else {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-                          "save it as UTF-8") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply to be an evodiag configuration") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except boundedyaml.YamlInputError as exc:
+        line = f":{exc.line}" if exc.line else ""
+        hint = "; save it as UTF-8" if "UTF-8" in exc.problem else ""
+        raise ConfigError(f"{path}{line}: {exc.problem}{hint}") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):

@@ -70,6 +70,13 @@ class NonJSONReply(TargetError):
     kind = "non_json"
 
 
+class WrongShape(TargetError):
+    """The server answered JSON, but not of the shape the check reads (an array for an object, null, a number as a
+    string, a missing field, absurd nesting). A finding about what it sent, not an unreachable target."""
+
+    kind = "wrong_shape"
+
+
 class RedirectLoop(TargetError):
     """The server answered, but its redirects go round in a loop (or past the hop limit)."""
 

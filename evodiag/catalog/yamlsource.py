@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from evodiag import boundedyaml
 from evodiag.errors import CatalogError
 
 
@@ -22,11 +23,7 @@ class LineList(list):  # type: ignore[type-arg]
     line: int = 0
 
 
-# libyaml's parser when PyYAML has it (the wheels do): several times faster on the catalog, same marks.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _LineLoader(boundedyaml.SafeLoader):  # type: ignore[misc,valid-type]
     pass
 
 
@@ -54,26 +51,23 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 
 def load_yaml(text: str, file: str) -> Any:
-    """Parse YAML text; any syntax error becomes a one-line :class:`CatalogError` with file and line."""
+    """Parse YAML text (bounded: see :mod:`evodiag.boundedyaml`); any problem becomes a one-line
+    :class:`CatalogError` with file and line."""
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return boundedyaml.load(text, _LineLoader)
     except CatalogError as exc:
         raise CatalogError(str(exc).split(": ", 1)[1], file=file, line=exc.line) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise CatalogError(f"invalid YAML: {exc.problem or exc.context}", file=file, line=line) from None
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"invalid YAML: {exc}", file=file) from None
+    except boundedyaml.YamlInputError as exc:
+        raise CatalogError(exc.problem, file=file, line=exc.line) from None
 
 
 def read_yaml_file(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = boundedyaml.read_text(path)
     except OSError as exc:
         raise CatalogError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise CatalogError("not UTF-8 text", file=str(path)) from None
+    except boundedyaml.YamlInputError as exc:
+        raise CatalogError(exc.problem, file=str(path), line=exc.line) from None
     return load_yaml(text, str(path))
 
 

@@ -17,11 +17,17 @@ def serve(
     evolution_version: Optional[str] = typer.Option(None, "--evolution-version"),
     chatwoot_version: Optional[str] = typer.Option(None, "--chatwoot-version"),
     locale: Optional[str] = typer.Option(None, "--locale", help="Chatwoot locale: en | pt_BR"),
+    hostile: Optional[str] = typer.Option(None, "--hostile", help="Put a misbehaving server in front of Evolution, "
+                                          "Chatwoot and OpenIM: html, invalid-json, shape-array, silent, drip, "
+                                          "reset, redirect-loop, self-signed-tls, ... (see the README)"),
 ) -> None:
     """Serve the lab until Ctrl-C; prints the URLs, keys, instance name and a ready-to-paste check command."""
     import shlex
     import threading
 
+    if hostile is not None:
+        _serve_hostile(hostile)
+        return
     from evodiag.lab.runtime import start_lab
     from evodiag.lab.scenarios import SCENARIOS
 
@@ -40,6 +46,28 @@ def serve(
         typer.echo(f"  evolution api key: {lab.settings_values['evolution.api_key']}")
         typer.echo(f"  chatwoot token:    {lab.settings_values['chatwoot.token']}")
         typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in lab.cli_args()) + " --allow-connect")
+        typer.echo("\nCtrl-C to stop.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            typer.echo("\nstopping the lab")
+
+
+def _serve_hostile(kind: str) -> None:
+    import shlex
+    import threading
+
+    from evodiag.lab.hostile import KINDS, start_hostile_lab
+
+    if kind not in KINDS:
+        typer.echo(f"evodiag: error: unknown hostile kind {kind!r} (one of: {', '.join(KINDS)})", err=True)
+        raise typer.Exit(2)
+    with start_hostile_lab(kind) as hostile:
+        typer.echo(f"evodiag lab: hostile {kind!r} — {KINDS[kind]}")
+        for name, url in hostile.urls.items():
+            typer.echo(f"  {name:<13} {url}")
+        typer.echo("  (lab keys and tokens are throwaway values)")
+        typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in hostile.cli_args()))
         typer.echo("\nCtrl-C to stop.")
         try:
             threading.Event().wait()

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import itertools
+import re
 import socket
 import ssl
 import time
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
     pass
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 100  # Python's json recurses per level: a 100k-deep array would raise RecursionError
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 MAX_REDIRECTS = 5
 
 
@@ -54,6 +60,10 @@ class Exchange:
     def json(self) -> Any:
         import json
 
+        depth = json_depth(self.body)
+        if depth > MAX_JSON_DEPTH:
+            raise errors.WrongShape(f"{self.method} {self.url} answered JSON nested {depth} levels deep (a reply "
+                                    f"evodiag reads is a few levels deep; refused past {MAX_JSON_DEPTH})")
         try:
             return json.loads(self.body.decode("utf-8")) if self.body.strip() else None
         except (ValueError, UnicodeDecodeError):
@@ -75,6 +85,15 @@ class Exchange:
         if self.error:
             return f"{self.method} {self.url} -> {self.error} ({self.elapsed_ms:.0f} ms)"
         return f"{self.method} {self.url} -> {self.status} ({len(self.body)} B, {self.elapsed_ms:.0f} ms)"
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply ``body``'s arrays and objects nest (brackets inside strings do not count), at C speed: a body
+    with few brackets is answered without looking further."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return 0
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
 
 
 def origin(url: str) -> str:

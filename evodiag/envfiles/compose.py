@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from evodiag import boundedyaml
 from evodiag.envfiles.dotenv import NAME_RE, parse_dotenv, read_text
 from evodiag.envfiles.images import ImageInfo, Product, parse_image
 from evodiag.envfiles.interpolate import interpolate
@@ -202,19 +203,19 @@ def _flatten_all(loader: yaml.SafeLoader, node: Node, seen: set[int]) -> None:
 
 
 def load_yaml_nodes(path: str, text: str) -> Node | None:
-    """Compose ``text`` into a node tree (line numbers kept); malformed YAML → :class:`ComposeError`."""
-    loader = yaml.SafeLoader(text)
+    """Compose ``text`` into a node tree (line numbers kept; bounded, see :mod:`evodiag.boundedyaml`); malformed
+    or oversized YAML → :class:`ComposeError`."""
     try:
-        root = loader.get_single_node()
+        root, loader = boundedyaml.compose(text)
+    except boundedyaml.YamlInputError as exc:
+        raise ComposeError(path, exc.problem, exc.line) from None
+    try:
         if root is not None:
             _flatten_all(loader, root, set())
-    except yaml.MarkedYAMLError as exc:
+    except yaml.MarkedYAMLError as exc:  # a merge key ('<<') on something that is not a mapping
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "invalid YAML"
-        raise ComposeError(path, f"invalid YAML: {what}", line) from None
-    except yaml.YAMLError as exc:
-        raise ComposeError(path, f"invalid YAML: {exc}") from None
+        raise ComposeError(path, f"invalid YAML: {exc.problem or exc.context}", mark.line + 1 if mark else None) \
+            from None
     finally:
         loader.dispose()
     return root

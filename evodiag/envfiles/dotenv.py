@@ -36,22 +36,26 @@ _COMMENT_RE = re.compile(r"[ \t]#")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _DOLLAR = "\ue000"  # private-use stand-in for an escaped ``\$`` so interpolation leaves it alone
 _BOM = b"\xef\xbb\xbf"
+MAX_FILE_BYTES = 4 * 1024 * 1024  # a .env or compose file larger than this is not one: refuse, do not read it all
 
 
 def read_text(path: str | os.PathLike[str]) -> tuple[str, bool, list[int]]:
     """Read ``path`` as UTF-8 → (text without BOM, had_bom, 1-based lines holding invalid UTF-8).
 
-    Raises :class:`EnvFileError` with a one-line message when the file is missing or unreadable.
+    Raises :class:`EnvFileError` with a one-line message when the file is missing, unreadable or too large.
     """
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise EnvFileError(str(path), "file not found") from None
     except IsADirectoryError:
         raise EnvFileError(str(path), "is a directory, not a file") from None
     except OSError as exc:
         raise EnvFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise EnvFileError(str(path), f"too large for a configuration file (over {MAX_FILE_BYTES:,} bytes)")
     had_bom = data.startswith(_BOM)
     if had_bom:
         data = data[len(_BOM) :]

@@ -8,6 +8,7 @@ from typing import Any
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome, Status
+from evodiag.engine.shape import expect
 from evodiag.probes.evolution import APIKEY, enrich, error_messages, excerpt, is_v1, note
 
 CONNECTION_STATE = "{evolution.url}/instance/connectionState/{evolution.instance}"
@@ -59,8 +60,10 @@ async def instance(ctx: ProbeContext) -> Outcome:
     exchange = await ctx.request("GET", CONNECTION_STATE, headers=APIKEY)
     doc = exchange.json()
     if exchange.status == 200:
-        inner = doc.get("instance") if isinstance(doc, dict) else None
-        state = (inner or {}).get("state") or "unknown"  # the key is dropped when not loaded (ref §4.3)
+        inner = expect(exchange, doc.get("instance"), dict, "instance", optional=True) if isinstance(doc, dict) \
+            else None
+        # the key is dropped when not loaded (ref §4.3)
+        state = expect(exchange, (inner or {}).get("state"), str, "instance.state", optional=True) or "unknown"
         ctx.publish("evolution.instance.state", state)
         row = await _stored_row(ctx)
         stored_text = ""

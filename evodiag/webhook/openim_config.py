@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
+from evodiag import boundedyaml
 
 # ref openim.md §1 table, in file order.
 BEFORE_KEYS = (
@@ -187,12 +187,11 @@ def parse_webhooks_yaml(text: str, *, env: Mapping[str, str] | None = None,
     webhooks file.
     """
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise OpenIMConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+        data = boundedyaml.load(text)
+    except boundedyaml.YamlInputError as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        problem = exc.problem.replace("invalid YAML: ", f"invalid YAML{where}: ", 1) if where else exc.problem
+        raise OpenIMConfigError(f"{source}: {problem}") from None
     if data is None:
         raise OpenIMConfigError(f"{source}: the file is empty")
     if not isinstance(data, dict):
@@ -223,9 +222,11 @@ def parse_webhooks_yaml(text: str, *, env: Mapping[str, str] | None = None,
 def load_webhooks_yaml(path: str | Path, *, env: Mapping[str, str] | None = None) -> WebhooksConfig:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8", errors="replace")
+        text = boundedyaml.read_text(p, replace_invalid=True)
     except OSError as exc:
         raise OpenIMConfigError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    except boundedyaml.YamlInputError as exc:
+        raise OpenIMConfigError(f"{p}: {exc.problem}") from None
     return parse_webhooks_yaml(text, env=env, source=str(p))
 
 
