@@ -12,8 +12,9 @@ Where things go:
   ``chatwoot/routes/<family>.py`` (``server``, ``inboxes``, ``conversations``, ``contacts``), the route line in
   ``chatwoot/app.py``; JSON shapes in ``chatwoot/views.py``; auth and policies in ``chatwoot/auth.py``;
   builders and status rules in ``chatwoot/operations.py``;
-- OpenIM, S3 and DNS are one module each (``openim.py``, ``s3.py``, ``dns.py``); ``base.py`` is what every
-  emulated server shares (routing, latency, the request log).
+- OpenIM, S3 and DNS are one module each (``openim.py``, ``s3.py``, ``dns.py``); ``hostile.py`` is the server
+  that misbehaves on purpose (``lab serve --hostile``); ``base.py`` is what every emulated server shares
+  (routing, latency, the request log).
 
 The lab never runs evodiag itself: ``evodiag demo`` (``commands/demo.py``) starts a lab and runs the checks.
 Nothing here imports upward into ``commands``; ``tests/test_import_graph.py`` keeps the package free of cycles.

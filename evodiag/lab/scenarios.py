@@ -2,6 +2,12 @@
 
 ``expect`` is the contract the scenario test enforces: exactly these checks fail (or warn) against this
 scenario, everything else passes or skips. One root cause gives one finding.
+
+To add one: write a ``_setup(lab: Lab) -> None`` that changes the healthy world (``lab.evolution`` and
+``lab.chatwoot`` are the emulators' state stores, ``lab.settings_values`` what evodiag is told, ``lab.workdir``
+its files), append a :class:`Scenario` to ``_ALL`` below, and add its row to the README's scenario table;
+``tests/test_scenarios.py`` then holds it to ``expect``. A behaviour the emulators lack goes into the lab first
+(see :mod:`evodiag.lab`).
 """
 
 from __future__ import annotations
