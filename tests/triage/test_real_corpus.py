@@ -37,7 +37,7 @@ from tests.triage.real_corpus import (
 # Floors a little below it; raise them as tuning lands, never lower them to pass.
 HOLDOUT_TOP1, HOLDOUT_TOP3 = 0.27, 0.27  # measured 16/54 = 0.30 each
 HOLDOUT_DISTRACTOR_RATE_MAX = 0.2  # measured 2/15 = 0.13
-TUNING_TOP1 = 0.30  # measured 26/81 = 0.32 (batches 1-2)
+TUNING_TOP1 = 0.31  # measured 32/96 = 0.33 (batches 1-2)
 LANGUAGES = {"pt", "es", "en", "zh"}
 _CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
@@ -74,7 +74,7 @@ def test_labels_are_complete(tickets: list[Ticket]) -> None:
         assert (REAL / row["file"]).read_text(encoding="utf-8").strip(), row["id"]
     on_disk = {p.name for p in (REAL / "tickets").iterdir()}
     assert on_disk == {t.path.name for t in tickets}, "ticket files and labels.yaml disagree"
-    assert sum(t.distractor for t in tickets) >= 25
+    assert sum(not t.distractor for t in tickets) >= 150 and sum(t.distractor for t in tickets) >= 25
     assert sum(t.set == "holdout" for t in tickets) >= 50
 
 
