@@ -135,6 +135,7 @@ class HostileServer:
     inner: Handler
     tls: ssl.SSLContext | None = None
     away_url: str = ""
+    only_path: str | None = None  # shape kinds: rewrite only replies to this path (one route at a time)
     port: int = 0
     _server: asyncio.base_events.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
@@ -234,7 +235,8 @@ class HostileServer:
             writer.transport.abort()
             return False
         response = await self.inner(request)
-        if kind.startswith("shape-") and "json" in response.headers.get("Content-Type", ""):
+        wanted = self.only_path is None or request.path == self.only_path
+        if kind.startswith("shape-") and wanted and "json" in response.headers.get("Content-Type", ""):
             try:
                 doc = json.loads(response.body)
             except ValueError:
@@ -288,8 +290,9 @@ class HostileLab:
 
 
 @contextmanager
-def start_hostile_lab(kind: str) -> Iterator[HostileLab]:
-    """The healthy lab plus one hostile front per product, on random loopback ports."""
+def start_hostile_lab(kind: str, *, only_path: str | None = None) -> Iterator[HostileLab]:
+    """The healthy lab plus one hostile front per product, on random loopback ports. ``only_path``: a shape kind
+    damages only the replies to that path."""
     if kind not in KINDS:
         raise KeyError(f"unknown hostile kind {kind!r}; known: {', '.join(KINDS)}")
     with ExitStack() as stack:
@@ -300,7 +303,8 @@ def start_hostile_lab(kind: str) -> Iterator[HostileLab]:
         for name, app in (("evolution", lab.evolution), ("chatwoot", lab.chatwoot), ("openim", lab.openim)):
             if kind == "redirect-away":
                 away[name] = lab.thread.start(HTTPServer(app))
-            front = HostileServer(kind, app, tls=tls, away_url=away[name].url if name in away else "")
+            front = HostileServer(kind, app, tls=tls, away_url=away[name].url if name in away else "",
+                                  only_path=only_path)
             lab.thread.call(front.start())
             stack.callback(lab.thread.call, front.close())
             fronts[name] = front

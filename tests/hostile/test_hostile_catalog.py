@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 
-from evodiag.lab.hostile import KINDS, HostileLab
+from evodiag.lab.hostile import KINDS, HostileLab, start_hostile_lab
 
 # kind → (exit code, words the report must contain). 1: the server answered, so what it sent is a finding;
 # 3: no answer came back from any target (timeout, reset, TLS refused).
@@ -96,3 +96,28 @@ def test_unknown_hostile_kind_is_exit_2() -> None:
     proc = subprocess.run([sys.executable, "-m", "evodiag", "lab", "serve", "--hostile", "nope"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "unknown hostile kind" in proc.stderr
+
+
+SHAPES = ["shape-array", "shape-null", "shape-strings", "shape-missing"]
+
+
+def test_each_route_alone_with_a_wrong_shape() -> None:
+    """The shape kinds damage every reply at once, so the first gate stops the run; here each route evodiag calls
+    (taken from a clean run's request log) is damaged alone, so the checks behind the gates read it too."""
+    with start_hostile_lab("shape-array", only_path="/no-such-route") as clean:
+        proc, _ = _check(clean)
+        assert proc.returncode in (0, 1), proc.stdout[-2000:]
+        apps = (clean.lab.evolution, clean.lab.chatwoot, clean.lab.openim)
+        paths = sorted({entry.path.split("?", 1)[0] for app in apps for entry in app.requests()})
+    assert len(paths) >= 12, paths
+    # arrays for objects and numbers as strings on every route (the two that crashed probes); nulls and missing
+    # fields on every other one
+    runs = [(kind, path) for i, path in enumerate(paths)
+            for kind in ("shape-array", "shape-strings", SHAPES[2 + i % 2])]
+    for kind, path in runs:
+        with start_hostile_lab(kind, only_path=path) as hostile:
+            proc, took = _check(hostile)
+        out = proc.stdout + proc.stderr
+        assert took < OUTER_BOUND_S
+        assert "Traceback" not in out and "probe crashed" not in out, (kind, path, out[-3000:])
+        assert proc.returncode in (0, 1), (kind, path, out[-3000:])
