@@ -22,10 +22,15 @@ from evodiag.engine.results import Outcome, Result, Status
 from evodiag.errors import MissingValue, NonJSONReply
 from evodiag.probes.declare import ProbeSpec
 
+# Every side effect a check may declare, each allowed by its own --allow-<kind> flag. The lab allows them all.
+SIDE_EFFECT_KINDS = frozenset({"connect", "send", "webhook-post"})
+
 
 @dataclass
 class RunOptions:
-    timeout: float = 10.0
+    timeout: float = 10.0  # per request, unless a check declares a longer one
+    timeout_cap: float | None = None  # --timeout given: no request waits longer, whatever a check declares
+    deadline: float | None = None  # --deadline: the whole run (None: 60 s + listen seconds)
     allow: frozenset[str] = frozenset()
     concurrency: int = 0  # 0 = unlimited
     only: tuple[str, ...] = ()
@@ -46,6 +51,7 @@ class RunState:
     results: dict[str, Result] = field(default_factory=dict)
     tracebacks: dict[str, str] = field(default_factory=dict)
     dns_answers: list[dict[str, Any]] = field(default_factory=list)
+    started: set[str] = field(default_factory=set)  # checks whose probe began (for the deadline's verdicts)
 
     @property
     def scope(self) -> ChainMap[str, Any]:
@@ -99,8 +105,15 @@ class ProbeContext:
 
     @property
     def timeout(self) -> float:
+        """The check's request timeout: its declared one when longer than the default, never past --timeout."""
+        options = self.state.options
         declared = self.check.timeout
-        return max(declared, self.state.options.timeout) if declared else self.state.options.timeout
+        chosen = max(declared, options.timeout) if declared else options.timeout
+        return min(chosen, options.timeout_cap) if options.timeout_cap is not None else chosen
+
+    def capped(self, timeout: float) -> float:
+        cap = self.state.options.timeout_cap
+        return min(timeout, cap) if cap is not None else timeout
 
     # --- HTTP ---------------------------------------------------------------------------------------------
     def _headers(self, raw: tuple[tuple[str, Any], ...] | Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -135,7 +148,8 @@ class ProbeContext:
             return await self.state.http.request(
                 method, rendered_url, headers=plain, json=json,
                 has_json=json is not None if has_json is None else has_json,
-                timeout=timeout or self.timeout, credentials=credentials, check_id=self.check.id, fresh=fresh,
+                timeout=self.capped(timeout or self.timeout), credentials=credentials, check_id=self.check.id,
+                fresh=fresh,
             )
         finally:
             self._in_flight -= 1
