@@ -69,3 +69,24 @@ def test_markdown_report_pseudonymises_phone_numbers_and_jids() -> None:
     assert LAB_NUMBER in text_report  # the local terminal shows the user's own instance number
     assert LAB_NUMBER not in markdown and "jid#" in markdown  # the paste-ready report does not
     assert markdown.startswith("# evodiag report")
+
+
+def test_lab_serve_stops_cleanly_on_sigterm_and_removes_its_temp_folder() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVODIAG_")}
+    proc = subprocess.Popen([sys.executable, "-m", "evodiag", "lab", "serve"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("Ctrl-C" in line for line in lines):
+            lines.append(proc.stdout.readline() if proc.stdout else "")
+        workdir = re.search(r"(\S*evodiag-lab-[^/\s]+)/", "".join(lines))
+        assert workdir and os.path.isdir(workdir.group(1)), lines
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=20)  # a bound only a hang can exceed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "stopping the lab (SIGTERM)" in stdout and "Traceback" not in stderr
+    assert not os.path.exists(workdir.group(1))

@@ -4,6 +4,9 @@ expected-to-fail (never silently skipped)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from evodiag.catalog.loader import load_catalog
@@ -61,3 +64,19 @@ def test_the_lab_stays_untouched_without_side_effect_flags() -> None:
         lab.run(allow=frozenset())
         after = lab.mutating_requests()[before:]
     assert after == []
+
+
+def test_every_request_that_is_not_a_get_is_listed_in_the_readme() -> None:
+    """Without --allow-* the only non-GET requests are the read-only ones the README lists, and the POST to
+    Evolution's live Chatwoot webhook is not among them."""
+    with start_lab("healthy") as lab:
+        before = {app.name: len(app.requests()) for app in lab.apps}
+        lab.run(allow=frozenset())
+        sent = {(e.method, e.path) for app in lab.apps for e in app.requests()[before[app.name]:] if e.method != "GET"}
+    assert not [path for _, path in sent if "/chatwoot/webhook/" in path]
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("### Every request that is not a GET", 1)[1].split("Only with a flag:", 1)[0]
+    documented = {(m.group(1), m.group(2)) for m in re.finditer(r"`(POST|PUT|PATCH|DELETE|HEAD) ([^`]+)`", listed)}
+    for method, path in sent:
+        generic = re.sub(r"/accounts/\d+/", "/accounts/<id>/", path)
+        assert (method, generic) in documented, (method, path, documented)

@@ -9,8 +9,15 @@ from typing import Any
 
 from evodiag.catalog import schema
 from evodiag.catalog.model import STAGES, Catalog, Check, KnownIssue
+from evodiag.catalog.names import check_names, did_you_mean
 from evodiag.catalog.yamlsource import line_of, load_yaml, read_yaml_file
 from evodiag.errors import CatalogError
+from evodiag.probes.declare import ProbeSpec, all_probes, resolve
+
+
+def spec_of(ref: str) -> ProbeSpec:
+    """The declaration of the probe a check names (imports its module, as running it would)."""
+    return resolve(ref)[1]
 
 
 def default_catalog_path() -> Path:
@@ -21,30 +28,35 @@ def default_catalog_path() -> Path:
     return Path(__file__).resolve().parents[2] / "checks.yaml"
 
 
-def _includes(data: Any, file: str) -> list[Path]:
-    """The area files a catalog file includes, resolved relative to it; each must exist."""
-    if not isinstance(data, dict):
+def _includes(data: Any, file: str) -> list[tuple[Path, int | None]]:
+    """The area files a catalog file includes, resolved relative to it, with the line naming each; each must
+    exist."""
+    if not isinstance(data, dict) or not data.get("include"):
         return []
+    listed = data["include"]
+    key_line = line_of(data, "include")
     paths = []
-    for i, name in enumerate(data.get("include") or []):
+    for i, name in enumerate(listed):
+        # Block style puts entry i on the line after the key plus i; flow style keeps them on the key's line.
+        line = key_line + 1 + i if key_line and getattr(listed, "line", key_line) > key_line else key_line
         path = Path(file).parent / name
         if not path.is_file():
-            line = line_of(data.get("include"), None)
-            raise CatalogError(f"include[{i}]: no such file {name!r} (relative to this file)", file=file,
-                               line=line)
-        paths.append(path)
+            raise CatalogError(f"include[{i}]: no such file {name!r} (relative to this file)", file=file, line=line)
+        paths.append((path, line))
     return paths
 
 
 def _read_with_includes(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Any, str]]:
     """The parsed file followed by its includes, depth first, in order; an include cycle is an error."""
-    if path.resolve() in seen:
-        raise CatalogError("include cycle", file=str(path))
     data = read_yaml_file(path)
     _validate_top(data, str(path))
     parsed: list[tuple[Any, str]] = [(data, str(path))]
-    for included in _includes(data, str(path)):
-        parsed.extend(_read_with_includes(included, (*seen, path.resolve())))
+    chain = (*seen, path.resolve())
+    for included, line in _includes(data, str(path)):
+        if included.resolve() in chain:
+            cycle = " -> ".join(p.name for p in (*chain, included.resolve()))
+            raise CatalogError(f"include cycle: {cycle}", file=str(path), line=line)
+        parsed.extend(_read_with_includes(included, chain))
     return parsed
 
 
@@ -83,7 +95,7 @@ def _parse_file(data: Any, file: str) -> tuple[list[Check], list[KnownIssue]]:
     issues: list[KnownIssue] = []
     for i, raw in enumerate(data.get("known_issues", [])):
         try:
-            issues.append(schema.build_known_issue(raw, f"known_issues[{i}]"))
+            issues.append(schema.build_known_issue(raw, f"known_issues[{i}]", file))
         except schema.SchemaIssue as issue:
             raise CatalogError(f"{issue.path}: {issue.message}", file=file, line=issue.line) from None
     return checks, issues
@@ -94,8 +106,8 @@ def _validate_graph(checks: dict[str, Check]) -> None:
         for key, deps in (("requires", check.requires), ("after", check.after)):
             for dep in deps:
                 if dep not in checks:
-                    raise CatalogError(f"{key} unknown check {dep!r}", file=check.file, line=check.line,
-                                       check_id=check.id)
+                    raise CatalogError(f"{key} unknown check {dep!r}{did_you_mean(dep, checks)}", file=check.file,
+                                       line=check.line_of(key), check_id=check.id)
                 if STAGES.index(checks[dep].stage) > STAGES.index(check.stage):
                     raise CatalogError(f"{key} {dep!r}, which runs in a later stage ({checks[dep].stage})",
                                        file=check.file, line=check.line, check_id=check.id)
@@ -139,7 +151,9 @@ def load_catalog(extra: list[Path] | None = None, *, include_default: bool = Tru
             for issue in file_issues:
                 known[issue.id] = issue
     _validate_graph(checks)
-    return Catalog(checks, tuple(known.values()), tuple(sources))
+    catalog = Catalog(checks, tuple(known.values()), tuple(sources))
+    check_names(catalog, spec_of, all_probes())
+    return catalog
 
 
 def load_catalog_text(text: str, file: str = "<text>") -> Catalog:
@@ -147,4 +161,6 @@ def load_catalog_text(text: str, file: str = "<text>") -> Catalog:
     checks, issues = _parse_file(load_yaml(text, file), file)
     by_id = {c.id: c for c in checks}
     _validate_graph(by_id)
-    return Catalog(by_id, tuple(issues), (file,))
+    catalog = Catalog(by_id, tuple(issues), (file,))
+    check_names(catalog, spec_of, all_probes())
+    return catalog

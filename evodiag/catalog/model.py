@@ -169,14 +169,27 @@ class Check:
     probe: str | None = None
     timeout: float | None = None
     pass_message: str = ""
+    # Message fragments a probe assembles into its diagnoses and notes (`texts:` in the catalog), by name.
+    texts: tuple[tuple[str, str], ...] = ()
     file: str = ""
     line: int | None = None
+    # The line of each top-level key of this check (`doc`, `remediation`, `texts`...), for error messages.
+    key_lines: dict[str, int] = field(default_factory=dict)
 
     def diagnosis(self, name: str) -> Diagnosis:
         for diag in self.diagnoses:
             if diag.name == name:
                 return diag
         raise KeyError(f"check {self.id} has no diagnosis named {name!r}")
+
+    def text(self, name: str) -> str:
+        for text_name, text in self.texts:
+            if text_name == name:
+                return text
+        raise KeyError(f"check {self.id} has no text named {name!r}")
+
+    def line_of(self, key: str) -> int | None:
+        return self.key_lines.get(key, self.line)
 
 
 @dataclass(frozen=True)
@@ -193,6 +206,7 @@ class KnownIssue:
     with_versions: str | None = None
     refs: tuple[Ref, ...] = ()
     observed_by: tuple[str, ...] = ()
+    file: str = ""
     line: int | None = None
 
 

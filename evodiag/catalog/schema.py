@@ -53,6 +53,8 @@ CHECK_KEYS: dict[str, Key] = {
     "probe": Key("str", pattern=r"^[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*$"),
     "timeout": Key("number"),
     "pass_message": Key("str"),
+    # Message fragments (name: template) a probe fills and splices into its diagnoses or notes; not outcomes.
+    "texts": Key("map"),
 }
 DOC_KEYS = {"what": Key("str", required=True), "why": Key("str", required=True), "example": Key("str")}
 REMEDIATION_KEYS = {"text": Key("str"), "commands": Key("list[str]"), "links": Key("list[str]")}
@@ -260,6 +262,11 @@ def build_check(raw: Any, path: str, file: str) -> m.Check:
     if timeout is not None and not 0 < timeout <= MAX_CHECK_TIMEOUT:  # also false for NaN
         raise SchemaIssue(f"{path}.timeout", f"{timeout!r} is not a number of seconds in (0, {MAX_CHECK_TIMEOUT:g}]",
                           line_of(raw, "timeout"))
+    texts = raw.get("texts", {})
+    for name, text in texts.items():
+        if not isinstance(text, str):
+            raise SchemaIssue(f"{path}.texts.{name}", "a text is a string (a message fragment)",
+                              line_of(texts, str(name)))
     if "request" not in raw and "probe" not in raw:
         raise SchemaIssue(path, "a check needs 'request' (declarative HTTP) or 'probe' (Python)", line_of(raw))
     return m.Check(
@@ -276,11 +283,21 @@ def build_check(raw: Any, path: str, file: str) -> m.Check:
         expect_status=_statuses(expect["status"]) if "status" in expect else (),
         extract=tuple((str(k), str(v)) for k, v in extract.items()), diagnoses=diagnoses,
         probe=raw.get("probe"), timeout=raw.get("timeout"), pass_message=raw.get("pass_message", "").strip(),
-        file=file, line=line_of(raw),
+        texts=tuple((str(k), v.strip()) for k, v in texts.items()),
+        file=file, line=line_of(raw), key_lines=_key_lines(raw, texts),
     )
 
 
-def build_known_issue(raw: Any, path: str) -> m.KnownIssue:
+def _key_lines(raw: Any, texts: dict[str, Any]) -> dict[str, int]:
+    lines = dict(getattr(raw, "key_lines", {}))
+    for name in texts:
+        line = line_of(texts, str(name))
+        if line:
+            lines[f"texts.{name}"] = line
+    return lines
+
+
+def build_known_issue(raw: Any, path: str, file: str = "") -> m.KnownIssue:
     validate_keys(raw, KNOWN_ISSUE_KEYS, path)
     for key in ("versions",):
         try:
@@ -294,7 +311,7 @@ def build_known_issue(raw: Any, path: str) -> m.KnownIssue:
         workaround=raw["workaround"].strip(), fixed_in=str(fixed) if fixed else None,
         with_product=with_["product"] if with_ else None, with_versions=with_["versions"] if with_ else None,
         refs=build_refs(raw.get("refs", []), f"{path}.refs"), observed_by=tuple(raw.get("observed_by", [])),
-        line=line_of(raw),
+        file=file, line=line_of(raw),
     )
 
 

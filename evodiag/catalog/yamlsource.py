@@ -33,6 +33,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     mapping.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (list, dict)):  # `? [1, 2]`: valid YAML, but no key a catalog or config can have
+            raise CatalogError("a mapping key must be a scalar", line=key_node.start_mark.line + 1)
         if key in mapping:
             raise CatalogError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
         mapping[key] = loader.construct_object(value_node, deep=True)

@@ -7,6 +7,7 @@ Typer passes the target flags as parameters named after their setting key (``evo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,10 @@ def _paths(value: Any) -> tuple[Path, ...]:
     return tuple(Path(p) for p in value or ())
 
 
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
 
@@ -49,7 +54,8 @@ class RunArgs:
     output: Path | None = None
     fail_on: str = "fail"
     exit_zero: bool = False
-    timeout: float = 10.0
+    timeout: float | None = None  # --timeout: caps every request; None = 10 s unless a check declares longer
+    deadline: float | None = None  # --deadline: bounds the whole run; None = 60 s + listen seconds
     concurrency: int = 0
     allow: frozenset[str] = frozenset()
     insecure: bool = False
@@ -60,8 +66,8 @@ class RunArgs:
     def from_params(cls, params: Mapping[str, Any]) -> RunArgs:
         """From the keyword parameters typer passed to the command (never fails: :meth:`validate` judges the
         values, inside the command's error boundary)."""
-        allow = frozenset(kind for kind, flag in (("connect", "allow_connect"), ("send", "allow_send"))
-                          if params.get(flag))
+        allow = frozenset(kind for kind, flag in (("connect", "allow_connect"), ("send", "allow_send"),
+                                                  ("webhook-post", "allow_webhook_post")) if params.get(flag))
         config, output = params.get("config"), params.get("output")
         return cls(
             targets=MappingProxyType({opt.key: params.get(param_name(opt)) for opt in OPTIONS}),
@@ -75,7 +81,8 @@ class RunArgs:
             output=Path(output) if output else None,
             fail_on=str(params.get("fail_on") or "fail"),
             exit_zero=bool(params.get("exit_zero")),
-            timeout=float(params.get("timeout") or 10.0),
+            timeout=_seconds(params.get("timeout")),
+            deadline=_seconds(params.get("deadline")),
             concurrency=int(params.get("concurrency") or 0),
             allow=allow,
             insecure=bool(params.get("insecure")),
@@ -89,3 +96,6 @@ class RunArgs:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
         if self.fail_on not in FAIL_ON:
             raise UsageError("--fail-on must be 'fail' or 'warn'")
+        for flag, seconds in (("--timeout", self.timeout), ("--deadline", self.deadline)):
+            if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):
+                raise UsageError(f"{flag} {seconds:g}: give a number of seconds greater than 0")

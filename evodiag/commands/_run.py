@@ -24,6 +24,7 @@ from evodiag.redact import Redactor
 from evodiag.report import common
 
 # A run with no target would "pass" by skipping everything: a CI step whose secrets are missing must fail.
+DEFAULT_TIMEOUT_S = 10.0
 NOTHING_TO_CHECK = ("nothing to check: set --evolution-url (or EVODIAG_EVOLUTION_URL, or evodiag.yaml), "
                     "--chatwoot-url, --openim-url, --env-file/--compose-file, --webhook-capture or --openim-config")
 
@@ -37,8 +38,10 @@ def run_options_from(args: RunArgs) -> RunOptions:
     for stage in args.stages:
         if stage not in STAGES:
             raise UsageError(f"--stage {stage!r}: stages are {', '.join(STAGES)}")
-    return RunOptions(timeout=args.timeout, allow=args.allow, concurrency=args.concurrency, only=args.only,
-                      skip=args.skip, stages=args.stages, tags=args.tags, insecure=args.insecure, debug=args.debug)
+    return RunOptions(timeout=DEFAULT_TIMEOUT_S if args.timeout is None else args.timeout,
+                      timeout_cap=args.timeout, deadline=args.deadline, allow=args.allow,
+                      concurrency=args.concurrency, only=args.only, skip=args.skip, stages=args.stages,
+                      tags=args.tags, insecure=args.insecure, debug=args.debug)
 
 
 def catalog_from(args: RunArgs) -> Catalog:

@@ -25,9 +25,10 @@ def demo(
     """Run `evodiag check` against the built-in lab (real servers on 127.0.0.1). Same formats and exit codes
     as `check`; the lab's number is used for the message round trip."""
     from evodiag.commands._run import guarded
+    from evodiag.engine.context import SIDE_EFFECT_KINDS
 
-    # The lab is a throwaway deployment: connecting and sending there changes nothing real.
-    args = dataclasses.replace(RunArgs.from_params(params), allow=frozenset({"connect", "send"}))
+    # The lab is a throwaway deployment: connecting, sending and posting there changes nothing real.
+    args = dataclasses.replace(RunArgs.from_params(params), allow=SIDE_EFFECT_KINDS)
 
     def body() -> int:
         from evodiag.lab.scenarios import SCENARIOS

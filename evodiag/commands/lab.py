@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from typing import Optional
 
 import typer
@@ -23,11 +26,15 @@ def serve(
 ) -> None:
     """Serve the lab until Ctrl-C; prints the URLs, keys, instance name and a ready-to-paste check command."""
     import shlex
-    import threading
 
+    # Ctrl-C and SIGTERM (docker stop, systemd, a test harness) both end the lab the same way: servers closed,
+    # temp folder removed. Blocking them before any server thread starts (threads inherit the mask) lets the
+    # main thread take them with sigwait at once, instead of a signal handler waiting for a blocked wait().
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     if hostile is not None:
-        _serve_hostile(hostile)
-        return
+        _serve_hostile(hostile, stop_signals)
+        _exit_now()
     from evodiag.lab.runtime import start_lab
     from evodiag.lab.scenarios import SCENARIOS
 
@@ -45,17 +52,28 @@ def serve(
         typer.echo("  (lab keys and tokens are throwaway values, printed so you can use them)")
         typer.echo(f"  evolution api key: {lab.settings_values['evolution.api_key']}")
         typer.echo(f"  chatwoot token:    {lab.settings_values['chatwoot.token']}")
-        typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in lab.cli_args()) + " --allow-connect")
+        typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in lab.cli_args())
+                   + " --allow-connect --allow-webhook-post")
         typer.echo("\nCtrl-C to stop.")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            typer.echo("\nstopping the lab")
+        _wait_for_stop(stop_signals)
+    _exit_now()
 
 
-def _serve_hostile(kind: str) -> None:
+def _wait_for_stop(stop_signals: set[signal.Signals]) -> None:
+    received = signal.sigwait(stop_signals)
+    typer.echo(f"\nstopping the lab ({signal.Signals(received).name})")
+
+
+def _exit_now() -> None:
+    """Servers are closed and the temp folder is gone: skip the interpreter's module teardown (a few hundred ms
+    for httpx, dnspython and the lab), so a supervisor's stop returns at once."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _serve_hostile(kind: str, stop_signals: set[signal.Signals]) -> None:
     import shlex
-    import threading
 
     from evodiag.lab.hostile import KINDS, start_hostile_lab
 
@@ -69,7 +87,4 @@ def _serve_hostile(kind: str) -> None:
         typer.echo("  (lab keys and tokens are throwaway values)")
         typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in hostile.cli_args()))
         typer.echo("\nCtrl-C to stop.")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            typer.echo("\nstopping the lab")
+        _wait_for_stop(stop_signals)

@@ -1,8 +1,9 @@
 """The state of one run, and the small interface a probe sees (:class:`ProbeContext`).
 
 A probe is ``async def name(ctx: ProbeContext) -> Outcome`` in ``evodiag/probes/<module>.py``, named in the
-catalog as ``probe: <module>:<name>``. It keeps messages and remediation in the catalog: it picks a named
-diagnosis with :meth:`ProbeContext.diagnose` and passes the values the message needs.
+catalog as ``probe: <module>:<name>`` and declared with ``@probe(...)`` (:mod:`evodiag.probes.declare`). It keeps
+messages and remediation in the catalog: it picks a named diagnosis with :meth:`ProbeContext.diagnose` (or a
+fragment with :meth:`ProbeContext.text`) and passes the values the message needs.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from evodiag.engine.conditions import condition_holds
 from evodiag.engine.http import Exchange, HttpClient
 from evodiag.engine.results import Outcome, Result, Status
 from evodiag.errors import MissingValue, NonJSONReply
+from evodiag.probes.declare import ProbeSpec
+
+# Every side effect a check may declare, each allowed by its own --allow-<kind> flag. The lab allows them all.
+SIDE_EFFECT_KINDS = frozenset({"connect", "send", "webhook-post"})
 
 
 @dataclass
 class RunOptions:
-    timeout: float = 10.0
+    timeout: float = 10.0  # per request, unless a check declares a longer one
+    timeout_cap: float | None = None  # --timeout given: no request waits longer, whatever a check declares
+    deadline: float | None = None  # --deadline: the whole run (None: 60 s + listen seconds)
     allow: frozenset[str] = frozenset()
     concurrency: int = 0  # 0 = unlimited
     only: tuple[str, ...] = ()
@@ -44,16 +51,24 @@ class RunState:
     results: dict[str, Result] = field(default_factory=dict)
     tracebacks: dict[str, str] = field(default_factory=dict)
     dns_answers: list[dict[str, Any]] = field(default_factory=list)
+    started: set[str] = field(default_factory=set)  # checks whose probe began (for the deadline's verdicts)
 
     @property
     def scope(self) -> ChainMap[str, Any]:
         return ChainMap(self.settings.values, self.facts)
 
 
+class UndeclaredName(LookupError):
+    """A probe used a catalog name its ``@probe(...)`` declaration does not list: fix the declaration."""
+
+
 class ProbeContext:
-    def __init__(self, check: Check, state: RunState) -> None:
+    def __init__(self, check: Check, state: RunState, spec: ProbeSpec | None = None) -> None:
         self.check = check
         self.state = state
+        # What the probe declared (None for a declarative check): names outside it are refused, so the load-time
+        # verification of the catalog covers everything the probe can ask for.
+        self.spec = spec
         self.exchanges = 0
         # Sequential depth: a request started while another of this check's requests is in flight overlaps it
         # and does not lengthen the check (the P1 benchmark's critical path is built from this).
@@ -69,13 +84,20 @@ class ProbeContext:
     def scope(self) -> ChainMap[str, Any]:
         return self.state.scope
 
+    def _declared(self, kind: str, name: str) -> None:
+        if self.spec is not None and name not in getattr(self.spec, kind):
+            raise UndeclaredName(f"probe {self.spec.ref}: {kind} {name!r} is missing from its @probe declaration "
+                                 f"({self.spec.where})")
+
     def value(self, key: str, default: Any = None) -> Any:
-        """A config value or a fact published by an earlier check."""
+        """A config value or a fact published by an earlier check (declared in ``@probe(reads=...)``)."""
+        self._declared("reads", key)
         value = self.scope.get(key)
         return default if value in (None, "") else value
 
     def publish(self, key: str, value: Any) -> None:
-        """Make a fact available to later checks and message templates."""
+        """Make a fact available to later checks and message templates (declared in ``@probe(publishes=...)``)."""
+        self._declared("publishes", key)
         self.state.facts[key] = value
 
     def result_of(self, check_id: str) -> Result | None:
@@ -83,8 +105,15 @@ class ProbeContext:
 
     @property
     def timeout(self) -> float:
+        """The check's request timeout: its declared one when longer than the default, never past --timeout."""
+        options = self.state.options
         declared = self.check.timeout
-        return max(declared, self.state.options.timeout) if declared else self.state.options.timeout
+        chosen = max(declared, options.timeout) if declared else options.timeout
+        return min(chosen, options.timeout_cap) if options.timeout_cap is not None else chosen
+
+    def capped(self, timeout: float) -> float:
+        cap = self.state.options.timeout_cap
+        return min(timeout, cap) if cap is not None else timeout
 
     # --- HTTP ---------------------------------------------------------------------------------------------
     def _headers(self, raw: tuple[tuple[str, Any], ...] | Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -94,8 +123,8 @@ class ProbeContext:
         for name, value in items:
             if isinstance(value, Mapping):
                 secret_key = value["secret"]
-                secret = self.value(secret_key)
-                if secret is None:
+                secret = self.scope.get(secret_key)  # a secret setting, verified when the catalog loads
+                if secret in (None, ""):
                     raise MissingValue(f"{secret_key} is not set (flag, EVODIAG_* variable or evodiag.yaml)")
                 headers[name] = str(secret)
                 credentials[name] = secret_key
@@ -119,7 +148,8 @@ class ProbeContext:
             return await self.state.http.request(
                 method, rendered_url, headers=plain, json=json,
                 has_json=json is not None if has_json is None else has_json,
-                timeout=timeout or self.timeout, credentials=credentials, check_id=self.check.id, fresh=fresh,
+                timeout=self.capped(timeout or self.timeout), credentials=credentials, check_id=self.check.id,
+                fresh=fresh,
             )
         finally:
             self._in_flight -= 1
@@ -161,7 +191,13 @@ class ProbeContext:
 
     def diagnose(self, name: str, **values: Any) -> Outcome:
         """The catalog diagnosis called ``name``, with ``values`` filled into its message and remediation."""
+        self._declared("diagnoses", name)
         return self.from_diagnosis(self.check.diagnosis(name), values)
+
+    def text(self, name: str, **values: Any) -> str:
+        """The catalog text (message fragment) called ``name``, with ``values`` filled in."""
+        self._declared("texts", name)
+        return self.render(self.check.text(name), **values)
 
     def judge(self, exchange: Exchange, **values: Any) -> Outcome:
         """The declarative verdict: extract facts, then the first matching diagnosis, then ``expect``."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -17,9 +16,11 @@ from evodiag.catalog.model import STAGES, Catalog, Check
 from evodiag.config import TARGET_URL_KEYS, Settings
 from evodiag.engine.conditions import values_hold
 from evodiag.engine.context import ProbeContext, RunOptions, RunState
+from evodiag.engine.deadline import Deadline, default_deadline
 from evodiag.engine.http import HttpClient, origin
 from evodiag.engine.results import Outcome, Result, Status
 from evodiag.errors import CatalogError, EvodiagError, TargetError
+from evodiag.probes.declare import ProbeSpec, UnknownProbe, resolve
 
 Probe = Callable[[ProbeContext], Awaitable[Outcome]]
 ProgressHook = Callable[[str, Result | None], None]
@@ -48,17 +49,12 @@ async def declarative(ctx: ProbeContext) -> Outcome:
     return ctx.judge(await ctx.fetch())
 
 
-def resolve_probe(name: str) -> Probe:
-    """``evolution:instance`` -> ``evodiag.probes.evolution.instance``."""
-    module_name, _, func_name = name.partition(":")
+def resolve_probe(name: str) -> tuple[Probe, ProbeSpec]:
+    """``evolution:instance`` -> ``evodiag.probes.evolution.instance`` and its ``@probe`` declaration."""
     try:
-        module = importlib.import_module(f"evodiag.probes.{module_name}")
-    except ModuleNotFoundError:
-        raise CatalogError(f"probe {name!r}: no module evodiag/probes/{module_name}.py") from None
-    probe = getattr(module, func_name, None)
-    if probe is None:
-        raise CatalogError(f"probe {name!r}: evodiag/probes/{module_name}.py has no function {func_name!r}")
-    return probe  # type: ignore[no-any-return]
+        return resolve(name)
+    except UnknownProbe as exc:
+        raise CatalogError(str(exc)) from None
 
 
 def select(catalog: Catalog, options: RunOptions) -> list[Check]:
@@ -113,24 +109,47 @@ class Pipeline:
                           credential_origins=_credential_origins(self.settings),
                           dns_server=self.settings.get("dns.server"))
         state = RunState(self.catalog, self.settings, self.options, http)
+        deadline = Deadline(self.deadline_seconds())
         try:
-            for stage in STAGES:
-                stage_checks = [c for c in self.checks if c.stage == stage]
-                if not stage_checks:
-                    continue
-                if self.progress:
-                    self.progress(f"stage:{stage}", None)
-                done: dict[str, asyncio.Future[Result]] = {
-                    c.id: asyncio.get_running_loop().create_future() for c in stage_checks
-                }
-                await asyncio.gather(*(self._run_one(c, state, done) for c in stage_checks))
+            finished = await deadline.run(self._stages(state))
         finally:
             await http.aclose()
+        if not finished:
+            self._expired(state, deadline)
         results = [state.results[c.id] for c in self.checks]
         report = RunReport(results, dict(state.facts), self.settings, self.catalog, state, started_wall,
                            (time.perf_counter() - started) * 1000)
         report.root_causes = root_causes(results)
         return report
+
+    def deadline_seconds(self) -> float:
+        if self.options.deadline is not None:
+            return self.options.deadline
+        listen = self.settings.get("webhook.listen_seconds")
+        return default_deadline(float(listen) if listen else None)
+
+    async def _stages(self, state: RunState) -> None:
+        for stage in STAGES:
+            stage_checks = [c for c in self.checks if c.stage == stage]
+            if not stage_checks:
+                continue
+            if self.progress:
+                self.progress(f"stage:{stage}", None)
+            done: dict[str, asyncio.Future[Result]] = {
+                c.id: asyncio.get_running_loop().create_future() for c in stage_checks
+            }
+            await asyncio.gather(*(self._run_one(c, state, done) for c in stage_checks))
+
+    def _expired(self, state: RunState, deadline: Deadline) -> None:
+        """The deadline cut the run: every check without a result ends as error (timeout), saying whether it
+        was running or never started; what finished stays as it was."""
+        budget = f"the run's deadline ({deadline.seconds:g} s, --deadline)"
+        for check in self.checks:
+            if check.id in state.results:
+                continue
+            message = (f"timed out: {budget} expired while this check was running" if check.id in state.started
+                       else f"not run: {budget} expired before it could start")
+            state.results[check.id] = self._result(check, Outcome(Status.ERROR, message, error_kind="timeout"))
 
     async def _run_one(self, check: Check, state: RunState, done: dict[str, asyncio.Future[Result]]) -> None:
         try:
@@ -189,12 +208,13 @@ class Pipeline:
         pre = self._precondition(check, state)
         if pre is not None:
             return pre
-        ctx = ProbeContext(check, state)
+        probe, spec = self.probes.get(check.id, (declarative, None))
+        ctx = ProbeContext(check, state, spec)
+        state.started.add(check.id)
         started = time.perf_counter()
         limit = ctx.timeout * 3 + 1  # a probe may make a few sequential requests
         try:
             async with self._slot():
-                probe = self.probes.get(check.id, declarative)
                 outcome = await asyncio.wait_for(probe(ctx), limit)
         except asyncio.TimeoutError:
             outcome = Outcome(Status.ERROR, f"timed out after {limit:g} s", error_kind="timeout")
@@ -207,6 +227,9 @@ class Pipeline:
             first_line = str(exc).splitlines()[0] if str(exc) else ""
             outcome = Outcome(Status.ERROR, f"probe crashed: {type(exc).__name__}: {first_line}",
                               error_kind="probe")
+        cap = self.options.timeout_cap
+        if cap is not None and check.timeout and check.timeout > cap:
+            outcome.notes.append(f"--timeout {cap:g} s cut this check's declared timeout of {check.timeout:g} s")
         result = self._result(check, outcome, duration_ms=(time.perf_counter() - started) * 1000)
         result.exchanges, result.round_trips = ctx.exchanges, ctx.round_trips
         return result

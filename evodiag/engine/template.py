@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from evodiag.errors import MissingValue
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+# `${VAR}` is a shell or compose reference quoted in prose and commands, never a placeholder.
+_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][\w.]*)\}")
+# A placeholder, closed or not: `{evolution.url` (no `}` after the name) is a typo the catalog loader reports.
+_OPENED = re.compile(r"(?<!\$)\{([A-Za-z_][\w.]*)(\}?)")
 
 
 def names_in(template: str) -> list[str]:
     return _PLACEHOLDER.findall(template)
+
+
+@lru_cache(maxsize=4096)
+def scan(template: str) -> tuple[tuple[str, ...], str | None]:
+    """The names in a template and its first unclosed ``{name``, if any (cached: catalogs repeat texts)."""
+    names: list[str] = []
+    for match in _OPENED.finditer(template):
+        if not match.group(2):
+            return tuple(names), match.group(0)
+        names.append(match.group(1))
+    return tuple(names), None
 
 
 def _lookup(scope: Mapping[str, Any], name: str) -> Any:

@@ -188,7 +188,7 @@ WRONG_NAMES: dict[str, WrongName] = {
         WrongName(
             "CHATWOOT_IMPORT_DATABASE_PLACEHOLDER_MEDIA_MESSAGE",
             "CHATWOOT_IMPORT_PLACEHOLDER_MEDIA_MESSAGE",
-            "typo in the v1 .env.example; the code reads the other name (§5.3)",
+            "typo in the v1 .env.example; the code reads the other name",
         ),
     )
 }

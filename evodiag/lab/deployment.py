@@ -108,14 +108,15 @@ class Lab:
                 args += [opt.flag, str(value)]
         return args
 
-    def run(self, *, only: tuple[str, ...] = (), allow: frozenset[str] = frozenset({"connect", "send"}),
+    def run(self, *, only: tuple[str, ...] = (), allow: frozenset[str] | None = None,
             timeout: float = 5.0, concurrency: int = 0) -> RunReport:
         """For tests and benchmarks: the real catalog, in-process, against this lab. (The CLI's demo, with its
         flags, output and exit codes, is ``evodiag/commands/demo.py``.)"""
         from evodiag.catalog.loader import load_catalog
         from evodiag.config import Settings
-        from evodiag.engine.context import RunOptions
+        from evodiag.engine.context import SIDE_EFFECT_KINDS, RunOptions
         from evodiag.engine.runner import run
 
-        options = RunOptions(timeout=timeout, allow=allow, only=only, concurrency=concurrency)
+        options = RunOptions(timeout=timeout, allow=SIDE_EFFECT_KINDS if allow is None else allow, only=only,
+                             concurrency=concurrency)
         return run(load_catalog(), Settings(values=dict(self.settings_values)), options)

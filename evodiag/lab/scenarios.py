@@ -243,50 +243,68 @@ _ALL: list[Scenario] = [
     Scenario("healthy", "Everything wired correctly: every check passes or skips.", {}),
     Scenario("wrong-evolution-key",
              "The apikey header carries a key the server does not know: 401 "
-             '{"status":401,"error":"Unauthorized","response":{"message":"Unauthorized"}} (evolution-api.md §2.3).',
+             '{"status":401,"error":"Unauthorized","response":{"message":"Unauthorized"}} '
+             "(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/guards/auth.guard.ts).",
              {"evolution.auth": "fail"}, _wrong_key),
     Scenario("instance-id-not-name",
              'Routes take the instance name; the ID gives 404 The "<id>" instance does not exist '
-             "(evolution-api.md §4, §11; evo#1312).",
+             "("
+             "https://github.com/EvolutionAPI/evolution-api/issues/1312).",
              {"evolution.instance": "fail"}, _instance_id),
     Scenario("instance-not-connected",
              "The instance is closed (not paired) while the stored status still says open "
-             "(evolution-api.md §4.2–4.3, §11).",
-             {"evolution.instance.state": "fail"}, _not_connected, also_allowed={"evolution.session": "fail"}),
+             "("
+             "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/monitor.service.ts#L67-L111).",
+             {"evolution.instance.state": "fail"}, _not_connected,
+             also_allowed={"evolution.session": "fail"}),
     Scenario("qr-not-generated",
-             'connect returns a bare {"count":0}: Baileys produced no QR (evolution-api.md §4.4; evo#2437, #1541).',
+             'connect returns a bare {"count":0}: Baileys produced no QR '
+             "(https://github.com/EvolutionAPI/evolution-api/issues/2437,"
+             " https://github.com/EvolutionAPI/evolution-api/issues/1541).",
              {"evolution.qr": "fail"}, _no_qr, also_allowed={"evolution.instance.state": "fail"}),
     Scenario("chatwoot-disabled",
              'CHATWOOT_ENABLED=false (the v2 default): chatwoot/find answers 400 ["Chatwoot is disabled"] '
-             "(evolution-api.md §5.3; evo#1011).",
+             "("
+             "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/config/env.config.ts#L812-L825,"
+             " https://github.com/EvolutionAPI/evolution-api/issues/1011).",
              {"evolution.chatwoot.enabled": "fail"}, _chatwoot_disabled, evolution_versions=("2.2.3", "2.3.6")),
     Scenario("chatwoot-bad-token",
-             'The access token was reset in Chatwoot: 401 {"error":"Invalid Access Token"} (chatwoot.md §1.2).',
+             'The access token was reset in Chatwoot: 401 {"error":"Invalid Access Token"} '
+             "(https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/controllers/concerns/access_token_auth_helper.rb).",
              {"chatwoot.auth": "fail"}, _bad_token),
     Scenario("chatwoot-header-stripped",
              "An nginx proxy with the default underscores_in_headers off drops api_access_token: 401 "
-             '{"errors":["You need to sign in or sign up before continuing."]} (chatwoot.md §1.2; evo#1709).',
+             '{"errors":["You need to sign in or sign up before continuing."]} '
+             "(https://github.com/EvolutionAPI/evolution-api/issues/1709).",
              {"chatwoot.auth": "fail"}, _header_stripped),
     Scenario("chatwoot-filter-422",
              "Evolution 1.7.4 filters conversations by contact_id; Chatwoot >= 3.8.0 answers 422 "
-             "Invalid attribute key - [contact_id] (chatwoot.md §3.3; evo#605).",
+             "Invalid attribute key - [contact_id] ("
+             "https://github.com/chatwoot/chatwoot/blob/29f07e7e06a9702d8663897143a17b991db022fc/app/helpers/filter_helper.rb,"
+             " https://github.com/EvolutionAPI/evolution-api/issues/605).",
              {"chatwoot.filter": "fail"}, evolution_version="1.7.4", evolution_versions=("1.7.4",),
              pair_old_evolution_with_chatwoot=None),
     Scenario("webhook-double-slash",
              "The webhook URL ends in / and byEvents is on: Evolution posts to .../evolution//messages-upsert "
-             "(evolution-api.md §6.3, §11).",
+             "("
+             "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts#L86-L108).",
              {"evolution.webhook.url": "fail"}, _double_slash),
     Scenario("chatwoot-webhook-mismatch",
              "The Chatwoot inbox still calls an old instance's URL; Evolution never updates an existing inbox "
-             "(chatwoot.md §6; evo#471).",
+             "("
+             "https://github.com/EvolutionAPI/evolution-api/issues/471).",
              {"chatwoot.inbox.webhook": "fail"}, _webhook_mismatch),
     Scenario("domain-mixing",
              "Evolution reaches Chatwoot by its compose service name, while Chatwoot calls Evolution back "
-             "through a public domain (SERVER_URL) that does not hairpin (evolution-api.md §5.4; evo#1133).",
+             "through a public domain (SERVER_URL) that does not hairpin ("
+             "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L119-L123,"
+             " https://github.com/EvolutionAPI/evolution-api/issues/1133).",
              {"network.domains": "fail"}, _domain_mixing),
     Scenario("bot-pending",
              "An agent bot on the inbox makes every new conversation start pending, even when open is sent "
-             "(chatwoot.md §4.3; cw#7834).",
+             "("
+             "https://github.com/chatwoot/chatwoot/blob/29f07e7e06a9702d8663897143a17b991db022fc/app/models/conversation.rb#L223-L232,"
+             " https://github.com/chatwoot/chatwoot/issues/7834).",
              {"chatwoot.bot": "fail"}, _bot_pending),
     Scenario("chatwoot-media-url",
              "Chatwoot's FRONTEND_URL is its .env.example default http://0.0.0.0:3000, so every attachment "
@@ -301,17 +319,21 @@ _ALL: list[Scenario] = [
              s3_latency_ms=700),
     Scenario("duplicate-webhooks",
              "Evolution 1.8.0 delivers the same messages.upsert (same key.id) several times with new "
-             "timestamps (evolution-api.md §6.7; evo#631).",
+             "timestamps ("
+             "https://github.com/EvolutionAPI/evolution-api/issues/631).",
              {"webhook.duplicates": "fail"}, _duplicates, evolution_version="1.8.0",
              entry_point_source="click_to_chat_link", evolution_versions=("1.8.0",)),
     Scenario("openim-3.8.1",
              "OpenIM 3.8.1 never calls afterUserOnline/afterUserOffline although they are enabled "
-             "(openim.md §3; #2520, #2912; fixed in 3.8.2 by #2716).",
+             "("
+             "https://github.com/openimsdk/open-im-server/issues/2520,"
+             " https://github.com/openimsdk/open-im-server/issues/2912; fixed in 3.8.2 by "
+             "https://github.com/openimsdk/open-im-server/pull/2716).",
              {"openim.callbacks": "fail"}, _openim_381, openim_version="3.8.1"),
     Scenario("env-file-pitfalls",
              "A .env copied from a tutorial: CHATWOOT_ENABLED missing, SERVER_URL with a trailing slash, the "
-             "public default key, and API_KEY_GLOBAL instead of AUTHENTICATION_API_KEY (evolution-api.md §2.1, "
-             "§5.3–5.4; evo#1708).",
+             "public default key, and API_KEY_GLOBAL instead of AUTHENTICATION_API_KEY ("
+             "https://github.com/EvolutionAPI/evolution-api/issues/1708).",
              {"config.chatwoot_enabled": "fail", "config.server_url": "fail", "config.api_key": "fail",
               "config.env_names": "fail"}, _env_pitfalls),
     Scenario("redis-unreachable",

@@ -14,6 +14,7 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome, Status
+from evodiag.probes.declare import probe
 from evodiag.versions import in_range
 
 # The header Evolution's SDK sends and Chatwoot's account APIs read (§1.1); `Authorization: Bearer` is ignored.
@@ -92,6 +93,9 @@ def accounts_text(profile: dict[str, Any]) -> str:
 
 
 # --- chatwoot.auth -------------------------------------------------------------------------------------------------
+@probe("chatwoot.auth", diagnoses={"account_unset", "agent_role", "ok"},
+       values={"account_name", "accounts", "user_name"},
+       publishes={"chatwoot.role", "chatwoot.user_id", "chatwoot.user_name"}, reads={"chatwoot.account_id"})
 async def auth(ctx: ProbeContext) -> Outcome:
     """Profile first (token type, §1.3 "a cheap probe"), then an account route (membership, suspension, §1.2),
     then the role on that account from the profile (§1.4)."""
@@ -124,6 +128,10 @@ async def auth(ctx: ProbeContext) -> Outcome:
 
 
 # --- chatwoot.filter -----------------------------------------------------------------------------------------------
+@probe("chatwoot.filter",
+       diagnoses={"accepted", "accepted_old_evolution", "contact_id_rejected", "identifier_rejected",
+                  "rejected_fixed_evolution", "rejected_without_evolution", "unexpected"},
+       values={"contacts_error", "conv_error", "conv_part", "id", "path"}, reads={"evolution.version"})
 async def filters(ctx: ProbeContext) -> Outcome:
     """Send both old filter queries and judge them against the Evolution version (evolution.reachable ran in the
     auth stage, so its fact is already known; without Evolution, Chatwoot is judged alone)."""
@@ -177,6 +185,14 @@ def _with_known_issues(ctx: ProbeContext, outcome: Outcome) -> Outcome:
 
 
 # --- chatwoot.inbox ------------------------------------------------------------------------------------------------
+@probe("chatwoot.inbox",
+       diagnoses={"agent_cannot_see", "found", "instance_unresolved", "missing", "name_differs", "no_name",
+                  "not_api"},
+       values={"agent_part", "channel_type", "close_id", "close_name", "count", "expected_webhook", "id",
+               "inbox_name", "instance_status", "name_source", "names", "user_name"},
+       publishes={"chatwoot.inbox.id", "chatwoot.inbox.name", "chatwoot.inbox.webhook_url"},
+       reads={"chatwoot.inbox", "chatwoot.role", "chatwoot.user_name", "evolution.chatwoot.name_inbox",
+              "evolution.chatwoot.webhook_url", "evolution.instance"})
 async def inbox(ctx: ProbeContext) -> Outcome:
     """Exact-name lookup like Evolution's getInbox (§8, L850-868). The inboxes GET is the one chatwoot.auth made,
     so within a run it costs no second round trip."""
@@ -226,6 +242,10 @@ async def inbox(ctx: ProbeContext) -> Outcome:
 
 
 # --- chatwoot.bot --------------------------------------------------------------------------------------------------
+@probe("chatwoot.bot", diagnoses={"bot_pending", "bot_pending_expected", "expected_pending_but_open", "no_bot"},
+       values={"bot_name", "conversation_pending", "evo_part", "id", "inbox", "why"},
+       publishes={"chatwoot.bot.name", "chatwoot.expected_status"},
+       reads={"chatwoot.expect_pending", "evolution.chatwoot.conversation_pending"})
 async def bot(ctx: ProbeContext) -> Outcome:
     """Agent bot on the inbox -> ``inbox.active_bot?`` -> new conversations pending whatever is requested (§4.3);
     combined with Evolution's conversationPending (evolution-api.md §5.6) into the status agents will see."""

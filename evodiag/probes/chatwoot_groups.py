@@ -19,7 +19,8 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
 from evodiag.probes.chatwoot import ACCOUNT, TOKEN, payload_list
-from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1, note
+from evodiag.probes.declare import probe
+from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1
 
 GROUP_SUFFIX = "@g.us"
 CONTACT_SUFFIX = "@s.whatsapp.net"
@@ -94,12 +95,18 @@ def _blocker(ctx: ProbeContext, settings: GroupSettings) -> str:
 def _fix(ctx: ProbeContext, settings: GroupSettings) -> str:
     fixes = []
     if settings.groups_ignore:
-        fixes.append(note(ctx, "fix_settings"))
+        fixes.append(ctx.text("fix_settings"))
     if settings.chatwoot_ignores_groups:
-        fixes.append(note(ctx, "fix_ignore_jids"))
+        fixes.append(ctx.text("fix_ignore_jids"))
     return " ".join(fixes)
 
 
+@probe("chatwoot.groups",
+       diagnoses={"blocked_expected", "blocked_history", "blocked_ok", "contacts_ignored", "flowing",
+                  "flowing_unexpected", "unexpected"}, texts={"fix_ignore_jids", "fix_settings"},
+       values={"blocker", "excerpt", "fix", "groups", "history_part", "intent_part", "path", "some_part", "status"},
+       reads={"chatwoot.account_id", "chatwoot.expect_groups", "chatwoot.token", "chatwoot.url",
+              "evolution.generation", "evolution.instance"})
 async def groups(ctx: ProbeContext) -> Outcome:
     found = await ctx.request("GET", "{evolution.url}/settings/find/{evolution.instance}", headers=APIKEY)
     groups_ignore = groups_ignore_of(found.json_or_none()) if found.status == 200 else None
@@ -127,6 +134,9 @@ async def groups(ctx: ProbeContext) -> Outcome:
     }
     outcome = ctx.diagnose(name, **values)
     outcome.evidence.extend(e.summary() for e in (found, chatwoot))
-    outcome.details["groups"] = {"groups_ignore": settings.groups_ignore, "ignore_jids": list(settings.ignore_jids),
+    # JIDs are personal data: the details keep the two wildcards and a count of the single JIDs
+    wildcards = [j for j in settings.ignore_jids if j in (GROUP_SUFFIX, CONTACT_SUFFIX)]
+    outcome.details["groups"] = {"groups_ignore": settings.groups_ignore, "ignore_jids_wildcards": wildcards,
+                                 "ignore_jids_single": len(settings.ignore_jids) - len(wildcards),
                                  "group_contacts_in_chatwoot": len(contacts), "expect_groups": expect}
     return enrich(ctx, outcome, only_findings=True)

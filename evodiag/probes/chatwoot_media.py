@@ -24,6 +24,7 @@ from evodiag.engine.results import Outcome, Status
 from evodiag.netinfo import DnsResolver, HostInfo, HostKind, classify_host
 from evodiag.probes.chatwoot import ACCOUNT, TOKEN, payload_list
 from evodiag.probes.configfiles import ConfigSources, sources_from_settings
+from evodiag.probes.declare import probe
 from evodiag.probes.evolution import APIKEY, enrich, excerpt
 from evodiag.probes.findings import Finding, combine
 from evodiag.versions import in_range
@@ -102,6 +103,13 @@ def _verdict(info: HostInfo) -> str:
     return "ok"
 
 
+@probe("chatwoot.media",
+       diagnoses={"dns_timeout", "evolution_channel_audio", "internal_name", "loopback", "no_attachments", "ok",
+                  "unexpected", "unresolvable"}, texts={"note_other_origin"},
+       values={"api_origin", "channel", "conversations", "excerpt", "host", "id", "kind", "origin", "path",
+               "resolver", "source", "status"},
+       reads={"dns.server", "evolution.api_key", "evolution.chatwoot.url", "evolution.instance", "evolution.url",
+              "evolution.version", "files.compose", "files.env"})
 async def media(ctx: ProbeContext) -> Outcome:
     sources = sources_from_settings(ctx.value("files.env"), ctx.value("files.compose"))
     url, read, failed = await _recent_attachment(ctx)
@@ -137,7 +145,7 @@ async def media(ctx: ProbeContext) -> Outcome:
                                                "host": info.to_dict(), "instance_channel": channel}})
     api = ctx.value("evolution.chatwoot.url")
     if api and origin_of(str(api)) != target.origin:
-        outcome.notes.append(ctx.diagnose("note_other_origin", api_origin=origin_of(str(api)), **values).message)
+        outcome.notes.append(ctx.text("note_other_origin", api_origin=origin_of(str(api)), **values))
     return enrich(ctx, outcome, only_findings=True)
 
 

@@ -21,6 +21,7 @@ from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome, Status
 from evodiag.probes.chatwoot import ACCOUNT, TOKEN, payload_list
+from evodiag.probes.declare import probe
 from evodiag.versions import parse_version
 
 POLL_INTERVAL_S = 0.15  # a poll is itself up to three requests; this only spaces them out
@@ -113,6 +114,14 @@ async def poll_once(poller: Poller, trail: Trail, digits: str, inbox_id: Any, no
     return False
 
 
+@probe("functional.message_sync",
+       diagnoses={"contact_missing", "conversation_missing", "integration_off", "message_missing", "send_rejected",
+                  "status_unexpected", "synced", "wrong_inbox"},
+       values={"cause", "contact_id", "conversation_id", "expected", "expected_why", "found_inbox", "http_status",
+               "instance", "latency_ms", "nonce", "number", "other_part", "reply", "status", "status_hint",
+               "status_part", "window"},
+       reads={"chatwoot.expected_status", "chatwoot.inbox.id", "evolution.chatwoot.enabled", "evolution.generation",
+              "evolution.version", "send.to"})
 async def message_sync(ctx: ProbeContext) -> Outcome:
     if ctx.value("evolution.chatwoot.enabled") is False:  # checked before anything is sent
         return ctx.diagnose("integration_off")

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
+from evodiag.probes.declare import probe
 
 EVOLUTION_ROUTE = re.compile(r"/chatwoot/webhook/[^/]+/?$")  # ${SERVER_URL}/chatwoot/webhook/${name} (§6)
 
@@ -61,6 +62,12 @@ def problems(url: str, chatwoot_on_loopback: bool) -> list[tuple[str, str]]:
     return found
 
 
+@probe("chatwoot.inbox.webhook",
+       diagnoses={"double_slash", "empty", "evolution_broken", "inbox_only", "literal_differs", "loopback", "match",
+                  "mismatch", "no_scheme", "not_evolution_route"},
+       values={"evo_part", "evo_url", "host", "inbox_norm", "inbox_part", "inbox_url", "instance", "norm_part",
+               "wanted"},
+       reads={"chatwoot.inbox.webhook_url", "chatwoot.url", "evolution.chatwoot.webhook_url", "evolution.instance"})
 async def inbox_webhook(ctx: ProbeContext) -> Outcome:
     inbox_url = str(ctx.value("chatwoot.inbox.webhook_url", ""))
     evo_url = ctx.value("evolution.chatwoot.webhook_url")

@@ -20,6 +20,7 @@ from evodiag.catalog.model import Catalog, KnownIssue, Ref
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome, Status
+from evodiag.probes.declare import probe
 from evodiag.versions import Version, in_range, parse_version
 
 # The key goes in the `apikey` header on every guarded route, v1 and v2 (ref §2.1).
@@ -101,24 +102,6 @@ def excerpt(exchange: Exchange, limit: int = 160) -> str:
     return (text[:limit] + "…") if len(text) > limit else (text or "(empty body)")
 
 
-def note(ctx: ProbeContext, name: str, **values: Any) -> str:
-    """The rendered message of a named catalog diagnosis used as a note (text stays in checks.yaml)."""
-    return ctx.diagnose(name, **values).message
-
-
-def worst(ctx: ProbeContext, problems: list[tuple[str, dict[str, Any]]]) -> Outcome | None:
-    """One result for several problems of one check: the most severe diagnosis is the finding, the others
-    become notes (one root cause, one finding)."""
-    if not problems:
-        return None
-    rank = {Status.FAIL: 0, Status.WARN: 1, Status.PASS: 2}
-    rendered = [(ctx.diagnose(name, **values), name) for name, values in problems]
-    rendered.sort(key=lambda pair: rank.get(pair[0].status, 3))
-    first = rendered[0][0]
-    first.notes.extend(out.message for out, _ in rendered[1:])
-    return first
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Known issues
 # ---------------------------------------------------------------------------------------------------------------
@@ -168,7 +151,7 @@ def issue_note(ctx: ProbeContext, issue: KnownIssue) -> str:
               "with_product": issue.with_product or "", "with_versions": issue.with_versions or ""}
     owner = ctx.state.catalog.checks.get("evolution.known_issues")
     try:
-        template = owner.diagnosis(name).message if owner else ""
+        template = owner.text(name) if owner else ""
     except KeyError:
         template = ""
     if not template:
@@ -213,6 +196,13 @@ def _is_html(exchange: Exchange) -> bool:
     return "html" in ctype or exchange.text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
 
 
+@probe("evolution.reachable", diagnoses={"fallback_wa_version", "html", "proxy_error", "root_hangs", "timeout"},
+       texts={"egress_fallback_text", "egress_hang_text", "note_slow", "note_slow_23", "note_v1", "note_v2"},
+       values={"alive_ms", "alive_status", "detail", "elapsed_ms", "fallback_of", "timeout", "title", "version"},
+       publishes={"evolution.client_name", "evolution.generation", "evolution.version",
+                  "evolution.whatsapp_egress", "evolution.whatsapp_egress_evidence",
+                  "evolution.whatsapp_web_version"},
+       reads={"evolution.generation", "evolution.version", "evolution.whatsapp_web_version"})
 async def reachable(ctx: ProbeContext) -> Outcome:
     """``GET /``: version, generation, and a useful message for proxies, HTML pages and a hanging 2.3.x."""
     try:
@@ -237,16 +227,16 @@ async def reachable(ctx: ProbeContext) -> Outcome:
     outcome.evidence.append(exchange.summary())
     wa_version = str(ctx.value("evolution.whatsapp_web_version") or "")
     if outcome.status is Status.PASS and wa_version in BAILEYS_FALLBACK_WA_VERSIONS:
-        _publish_no_egress(ctx, note(ctx, "egress_fallback_text", version=wa_version))
+        _publish_no_egress(ctx, ctx.text("egress_fallback_text", version=wa_version))
         outcome = ctx.diagnose("fallback_wa_version", fallback_of=BAILEYS_FALLBACK_WA_VERSIONS[wa_version])
         outcome.evidence.append(exchange.summary())
     elif outcome.status is Status.PASS:
         generation = ctx.value("evolution.generation")
-        outcome.notes.append(note(ctx, "note_v1" if generation == "v1" else "note_v2"))
+        outcome.notes.append(ctx.text("note_v1" if generation == "v1" else "note_v2"))
         if exchange.elapsed_ms > SLOW_ROOT_MS:
             version = server_version(ctx)
             slow = "note_slow_23" if version and version >= (2, 3, 0) else "note_slow"
-            outcome.notes.append(note(ctx, slow, elapsed_ms=f"{exchange.elapsed_ms:.0f}"))
+            outcome.notes.append(ctx.text(slow, elapsed_ms=f"{exchange.elapsed_ms:.0f}"))
         enrich(ctx, outcome)
     return outcome
 
@@ -271,7 +261,7 @@ async def _root_timeout(ctx: ProbeContext, exc: errors.RequestTimeout) -> Outcom
         outcome.error_kind = "timeout"
         return outcome
     ctx.publish("evolution.generation", "v2")  # only 2.3.x hangs on GET / while answering other routes
-    _publish_no_egress(ctx, note(ctx, "egress_hang_text", timeout=f"{ctx.timeout:g}"))
+    _publish_no_egress(ctx, ctx.text("egress_hang_text", timeout=f"{ctx.timeout:g}"))
     outcome = ctx.diagnose("root_hangs", timeout=f"{ctx.timeout:g}", alive_status=alive.status,
                            alive_ms=f"{(time.perf_counter() - started) * 1000:.0f}")
     outcome.evidence.append(alive.summary())
@@ -297,6 +287,11 @@ def _is_instance_token(doc: Any, key: str) -> bool:
     return False
 
 
+@probe("evolution.auth",
+       diagnoses={"default_key", "global_ok", "header_dropped", "instance_token", "no_key", "unexpected",
+                  "unverifiable", "wrong_global_key", "wrong_key"}, values={"excerpt", "route", "source", "status"},
+       publishes={"evolution.key_kind"},
+       reads={"evolution.api_key", "evolution.generation", "evolution.instance", "evolution.version"})
 async def auth(ctx: ProbeContext) -> Outcome:
     """Global key first (verify-creds on v2 ≥2.0.10, else fetchInstances), then the instance route, which
     also accepts the instance's own token (ref §2.1, §2.3, §3)."""
@@ -358,6 +353,10 @@ def _observed(ctx: ProbeContext, issue: KnownIssue) -> list[str]:
     return ran
 
 
+@probe("evolution.known_issues", diagnoses={"found", "none", "unknown_version"},
+       texts={"covered_text", "issue_note", "possible_note"},
+       values={"count", "covered", "covered_text", "fixed_text", "id", "summary", "symptom", "with_product",
+               "with_versions", "workaround", "workarounds"}, reads={"evolution.version"})
 async def known_issues(ctx: ProbeContext) -> Outcome:
     """Warn about version-bound issues no live check of this run could observe and an upgrade fixes; the rest
     become notes (covered by a live check, or informational)."""
@@ -380,7 +379,7 @@ async def known_issues(ctx: ProbeContext) -> Outcome:
                                workarounds=" ".join(i.workaround for i in warn))
         outcome.evidence.extend(issue_note(ctx, i) for i in warn)
     else:
-        covered_text = note(ctx, "covered_text", covered=", ".join(covered)) if covered else ""
+        covered_text = ctx.text("covered_text", covered=", ".join(covered)) if covered else ""
         outcome = ctx.diagnose("none", covered_text=f" {covered_text}" if covered_text else "")
     for issue in warn + info:
         outcome.refs = merge_refs(outcome.refs, issue.refs)

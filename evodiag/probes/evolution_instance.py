@@ -9,6 +9,7 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome, Status
 from evodiag.engine.shape import expect
+from evodiag.probes.declare import probe
 from evodiag.probes.evolution import (
     APIKEY,
     EGRESS_EVIDENCE_FACT,
@@ -17,7 +18,6 @@ from evodiag.probes.evolution import (
     error_messages,
     excerpt,
     is_v1,
-    note,
 )
 
 CONNECTION_STATE = "{evolution.url}/instance/connectionState/{evolution.instance}"
@@ -64,6 +64,14 @@ def _str(value: Any) -> str | None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@probe("evolution.instance",
+       diagnoses={"exists", "id_not_name", "not_found", "not_found_unlisted", "unauthorized", "unexpected"},
+       texts={"note_case", "note_client_name", "note_stored"},
+       values={"client_name", "excerpt", "hint", "id_field", "names", "near", "real_name", "state", "status",
+               "stored", "stored_text"},
+       publishes={"evolution.instance.disconnection_code", "evolution.instance.id", "evolution.instance.owner",
+                  "evolution.instance.state", "evolution.instance.stored_status"},
+       reads={"evolution.client_name", "evolution.generation", "evolution.instance"})
 async def instance(ctx: ProbeContext) -> Outcome:
     """``connectionState/{name}``; on 404, tell an ID passed as the name (#1312) from a missing instance."""
     exchange = await ctx.request("GET", CONNECTION_STATE, headers=APIKEY)
@@ -79,7 +87,7 @@ async def instance(ctx: ProbeContext) -> Outcome:
         if row is not None:
             _publish_row(ctx, row)
             if row.status and row.status != state:
-                stored_text = note(ctx, "note_stored", stored=row.status)
+                stored_text = ctx.text("note_stored", stored=row.status)
         return ctx.diagnose("exists", state=state, stored_text=stored_text)
     if exchange.status == 404 and any("does not exist" in m for m in error_messages(doc)):
         return await _not_found(ctx)
@@ -124,13 +132,13 @@ async def _not_found(ctx: ProbeContext) -> Outcome:
             return outcome
     names = [row.name for row in rows]
     near = [n for n in names if n.strip().lower() == given.strip().lower()]
-    hint = " " + note(ctx, "note_case", near=near[0]) if near else ""
+    hint = " " + ctx.text("note_case", near=near[0]) if near else ""
     listed = ", ".join(f'"{n}"' for n in names) if names else "none"
     outcome = ctx.diagnose("not_found", names=listed, hint=hint)
     outcome.details["instances"] = names
     if not is_v1(ctx):
         client = ctx.value("evolution.client_name", "unset")
-        outcome.notes.append(note(ctx, "note_client_name", client_name=client))
+        outcome.notes.append(ctx.text("note_client_name", client_name=client))
     return outcome
 
 
@@ -139,6 +147,12 @@ async def _not_found(ctx: ProbeContext) -> Outcome:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@probe("evolution.instance.state",
+       diagnoses={"close", "close_401", "close_403", "close_final", "connecting", "connecting_no_egress",
+                  "not_loaded", "open", "other", "refused"}, texts={"code_text", "note_stale"},
+       values={"code", "code_text", "egress_evidence", "owner_text", "state", "stored"},
+       reads={"evolution.instance.disconnection_code", "evolution.instance.owner", "evolution.instance.state",
+              "evolution.instance.stored_status", "evolution.whatsapp_egress", "evolution.whatsapp_egress_evidence"})
 async def state(ctx: ProbeContext) -> Outcome:
     """Judge the live state published by evolution.instance (no request): open, connecting, close (+ the v2
     disconnection code), not loaded; say so when the Manager's stored status disagrees."""
@@ -160,7 +174,7 @@ async def state(ctx: ProbeContext) -> Outcome:
         elif code in FINAL_CODES:
             outcome = ctx.diagnose("close_final", code=code)
         else:
-            code_text = " " + note(ctx, "code_text", code=code) if code is not None else ""
+            code_text = " " + ctx.text("code_text", code=code) if code is not None else ""
             outcome = ctx.diagnose("close", code_text=code_text)
     elif live == "refused":
         outcome = ctx.diagnose("refused")
@@ -169,7 +183,7 @@ async def state(ctx: ProbeContext) -> Outcome:
     else:
         outcome = ctx.diagnose("other", state=live)
     if stored and stored != live:
-        outcome.notes.append(note(ctx, "note_stale", stored=stored, state=live))
+        outcome.notes.append(ctx.text("note_stale", stored=stored, state=live))
     return enrich(ctx, outcome, only_findings=True)
 
 
@@ -178,6 +192,12 @@ async def state(ctx: ProbeContext) -> Outcome:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@probe("evolution.qr",
+       diagnoses={"count_zero", "count_zero_no_egress", "now_open", "pairing", "qr", "qr_empty", "qr_error",
+                  "unexpected"},
+       texts={"pairing_text", "wa_text"},
+       values={"body", "count", "egress_evidence", "error_message", "excerpt", "pairing_text", "status", "wa_text"},
+       reads={"evolution.whatsapp_egress", "evolution.whatsapp_egress_evidence", "evolution.whatsapp_web_version"})
 async def qr(ctx: ProbeContext) -> Outcome:
     """``GET /instance/connect/{name}``: a QR (``base64``/``code``) or pairing code passes; ``{"count":0}``, an
     empty body (v1 swallowed error) or ``{"error":true}`` (v2) fail (ref §4.4)."""
@@ -198,7 +218,7 @@ def _judge_connect(ctx: ProbeContext, doc: Any, body: str) -> Outcome:
     if doc.get("error") is True:
         return ctx.diagnose("qr_error", error_message=str(doc.get("message") or "(no message)"))
     if doc.get("base64") or doc.get("code"):
-        pairing = " " + note(ctx, "pairing_text") if doc.get("pairingCode") else ""
+        pairing = " " + ctx.text("pairing_text") if doc.get("pairingCode") else ""
         return ctx.diagnose("qr", count=doc.get("count", "?"), pairing_text=pairing)
     if doc.get("pairingCode"):
         return ctx.diagnose("pairing")
@@ -211,7 +231,7 @@ def _judge_connect(ctx: ProbeContext, doc: Any, body: str) -> Outcome:
         return outcome
     if "count" in doc:
         wa = ctx.value("evolution.whatsapp_web_version")
-        wa_text = " " + note(ctx, "wa_text") if wa else ""
+        wa_text = " " + ctx.text("wa_text") if wa else ""
         outcome = ctx.diagnose("count_zero", body=body, wa_text=wa_text)
         if outcome.status is Status.FAIL:
             outcome.details["connect_body"] = doc

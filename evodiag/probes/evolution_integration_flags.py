@@ -18,7 +18,8 @@ from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome
 from evodiag.engine.shape import expect
-from evodiag.probes.evolution import APIKEY, error_messages, excerpt, is_v1, note, server_version
+from evodiag.probes.declare import probe
+from evodiag.probes.evolution import APIKEY, error_messages, excerpt, is_v1, server_version
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,11 @@ async def survey(ctx: ProbeContext) -> Survey | Outcome:
     return result
 
 
+@probe("evolution.integrations", diagnoses={"env_not_applied", "event_off", "ok", "unexpected", "v1"},
+       texts={"none_text", "note_off"},
+       values={"events", "excerpt", "flag", "flags", "label", "label_in_message", "labels", "off", "route",
+               "sample", "status", "them", "used"},
+       reads={"config.integrations.enabled", "evolution.generation", "evolution.instance", "evolution.version"})
 async def integrations(ctx: ProbeContext) -> Outcome:
     if is_v1(ctx):
         return ctx.diagnose("v1")
@@ -120,7 +126,7 @@ async def integrations(ctx: ProbeContext) -> Outcome:
         return found
     env_states = ctx.value("config.integrations.enabled") or {}
     not_applied = [i for i in found.off if i.flag and env_states.get(i.label) is True]
-    notes = [note(ctx, "note_off", label=i.label, flag=i.flag,
+    notes = [ctx.text("note_off", label=i.label, flag=i.flag,
                   label_in_message=i.disabled_name or i.label) for i in found.off if i.disabled_name]
     if found.event_off_used:
         items = [i for i, _ in found.event_off_used]
@@ -133,7 +139,7 @@ async def integrations(ctx: ProbeContext) -> Outcome:
                                them="it" if len(not_applied) == 1 else "them",
                                flags=", ".join(f"{i.flag}=true" for i in not_applied), sample=sample)
     else:
-        none = note(ctx, "none_text")
+        none = ctx.text("none_text")
         outcome = ctx.diagnose("ok", used=", ".join(found.used) or none,
                                off=", ".join(i.label for i in found.off) or none)
     outcome.notes.extend(notes)

@@ -16,16 +16,16 @@ from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import origin
 from evodiag.engine.results import Outcome
 from evodiag.probes.configfiles import sources_from_settings
+from evodiag.probes.declare import probe
 from evodiag.probes.evolution import (
     APIKEY,
     enrich,
     error_messages,
     excerpt,
     is_v1,
-    note,
     server_version,
-    worst,
 )
+from evodiag.probes.findings import Finding, combine
 
 HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 WEBHOOK_ROUTE = "{evolution.url}/chatwoot/webhook/{evolution.instance}"  # what Chatwoot calls (ref §5.1)
@@ -84,6 +84,13 @@ def _set_body(ctx: ProbeContext, url: str) -> str:
     return json.dumps(body)
 
 
+@probe("evolution.webhook.url",
+       diagnoses={"bad_scheme", "differs", "disabled", "double_slash", "no_upsert", "none", "none_expected", "ok",
+                  "trailing_slash_by_events", "unexpected"}, texts={"events_all", "note_by_events"},
+       values={"events_text", "excerpt", "fixed_url", "status", "target", "url", "webhook_body"},
+       publishes={"evolution.webhook.by_events", "evolution.webhook.configured_url", "evolution.webhook.enabled",
+                  "evolution.webhook.events", "evolution.webhook.target"},
+       reads={"evolution.generation", "evolution.version", "webhook.url"})
 async def webhook_url(ctx: ProbeContext) -> Outcome:
     exchange = await ctx.request("GET", "{evolution.url}/webhook/find/{evolution.instance}", headers=APIKEY)
     if exchange.status != 200:
@@ -101,24 +108,24 @@ async def webhook_url(ctx: ProbeContext) -> Outcome:
     ctx.publish("evolution.webhook.target", target)
     ctx.publish("evolution.webhook.by_events", view.by_events)
     ctx.publish("evolution.webhook.events", view.events)
-    events_text = ", ".join(view.events) if view.events else note(ctx, "events_all")
+    events_text = ", ".join(view.events) if view.events else ctx.text("events_all")
     values = {"url": view.url, "target": target, "events_text": events_text}
-    problems: list[tuple[str, dict[str, Any]]] = []
+    problems: list[Finding] = []
     if not HTTP_URL.match(view.url):
-        problems.append(("bad_scheme", values))
+        problems.append(Finding("bad_scheme", values))
     elif "//" in urlsplit(view.url).path:
-        problems.append(("double_slash", values))
+        problems.append(Finding("double_slash", values))
     elif view.by_events and view.url.endswith("/"):
-        problems.append(("trailing_slash_by_events", {**values, "fixed_url": view.url.rstrip("/")}))
+        problems.append(Finding("trailing_slash_by_events", {**values, "fixed_url": view.url.rstrip("/")}))
     if not view.enabled:
-        problems.append(("disabled", values))
+        problems.append(Finding("disabled", values))
     if view.events and "MESSAGES_UPSERT" not in {_event_key(e) for e in view.events}:
-        problems.append(("no_upsert", values))
+        problems.append(Finding("no_upsert", values))
     if expected and not problems and str(expected).rstrip("/") != view.url.rstrip("/"):
-        problems.append(("differs", values))
-    outcome = worst(ctx, problems) or ctx.diagnose("ok", **values)
+        problems.append(Finding("differs", values))
+    outcome = combine(ctx, problems, fallback=Finding("ok", values))
     if view.by_events:
-        outcome.notes.append(note(ctx, "note_by_events", url=view.url.rstrip("/")))
+        outcome.notes.append(ctx.text("note_by_events", url=view.url.rstrip("/")))
     outcome.details["webhook"] = {"url": view.url, "enabled": view.enabled, "by_events": view.by_events,
                                   "events": view.events, "messages_upsert_target": target}
     return enrich(ctx, outcome)
@@ -182,6 +189,12 @@ def chatwoot_wanted(ctx: ProbeContext) -> bool:
     return sources.chatwoot_wired() is not None
 
 
+@probe("evolution.chatwoot.enabled",
+       diagnoses={"enabled", "not_configured", "server_disabled", "server_disabled_unused", "unexpected"},
+       texts={"server_text"}, values={"excerpt", "server_text", "status", "url"},
+       publishes={"evolution.chatwoot.enabled"},
+       reads={"chatwoot.account_id", "chatwoot.inbox", "chatwoot.token", "chatwoot.url", "evolution.generation",
+              "files.compose", "files.env"})
 async def chatwoot_enabled(ctx: ProbeContext) -> Outcome:
     """``chatwoot/find``: 400 "Chatwoot is disabled" = CHATWOOT_ENABLED off on the server (v2, ref §5.3)."""
     status, doc, body = await _find(ctx)
@@ -194,7 +207,7 @@ async def chatwoot_enabled(ctx: ProbeContext) -> Outcome:
     ctx.publish("evolution.chatwoot.enabled", view.enabled)
     if view.enabled:
         return ctx.diagnose("enabled", url=view.url or "no URL")
-    server_text = "" if is_v1(ctx) else " " + note(ctx, "server_text")
+    server_text = "" if is_v1(ctx) else " " + ctx.text("server_text")
     return ctx.diagnose("not_configured", server_text=server_text)
 
 
@@ -210,26 +223,37 @@ def _publish_chatwoot(ctx: ProbeContext, view: ChatwootView) -> str:
     return name_inbox
 
 
-def _config_problems(ctx: ProbeContext, view: ChatwootView) -> list[tuple[str, dict[str, Any]]]:
+def _config_problems(ctx: ProbeContext, view: ChatwootView) -> list[Finding]:
     values: dict[str, Any] = {"url": view.url, "webhook_url": view.webhook_url, "account_id": view.account_id}
-    problems: list[tuple[str, dict[str, Any]]] = []
+    problems: list[Finding] = []
     if not HTTP_URL.match(view.url):
-        problems.append(("no_url", values))
+        problems.append(Finding("no_url", values))
     elif view.url.endswith("/"):
-        problems.append(("url_trailing_slash", {**values, "fixed_url": view.url.rstrip("/")}))
+        problems.append(Finding("url_trailing_slash", {**values, "fixed_url": view.url.rstrip("/")}))
     if view.account_id in (None, ""):
-        problems.append(("no_account", values))
+        problems.append(Finding("no_account", values))
     elif not isinstance(view.account_id, str):
-        problems.append(("account_not_string", {**values, "account_type": type(view.account_id).__name__}))
+        problems.append(Finding("account_not_string", {**values, "account_type": type(view.account_id).__name__}))
     hook = view.webhook_url
     if hook.startswith("undefined") or (hook and not HTTP_URL.match(hook)):
-        problems.append(("server_url_unset", values))  # `${SERVER_URL}/chatwoot/...` with SERVER_URL unset (§5.4)
+        # `${SERVER_URL}/chatwoot/...` with SERVER_URL unset (§5.4)
+        problems.append(Finding("server_url_unset", values))
     elif "//chatwoot/" in urlsplit(hook).path:  # SERVER_URL ending in "/" (ref §5.4)
         fixed = re.sub(r"(?<!:)//+chatwoot/", "/chatwoot/", hook)
-        problems.append(("server_url_trailing_slash", {**values, "fixed_webhook_url": fixed}))
+        problems.append(Finding("server_url_trailing_slash", {**values, "fixed_webhook_url": fixed}))
     return problems
 
 
+@probe("evolution.chatwoot.config",
+       diagnoses={"account_not_string", "no_account", "no_url", "not_configured", "not_enabled", "ok",
+                  "server_url_trailing_slash", "server_url_unset", "unexpected", "url_trailing_slash"},
+       texts={"note_local_webhook", "pending_false", "pending_true", "reopen_false", "reopen_true"},
+       values={"account_id", "account_type", "configured_text", "conversation_text", "excerpt", "fixed_url",
+               "fixed_webhook_url", "host", "name_inbox", "status", "url", "webhook_url"},
+       publishes={"evolution.chatwoot.account_id", "evolution.chatwoot.conversation_pending",
+                  "evolution.chatwoot.enabled", "evolution.chatwoot.name_inbox",
+                  "evolution.chatwoot.reopen_conversation", "evolution.chatwoot.url",
+                  "evolution.chatwoot.webhook_url"}, reads={"evolution.instance"})
 async def chatwoot_config(ctx: ProbeContext) -> Outcome:
     status, doc, body = await _find(ctx)
     if status != 200:
@@ -241,15 +265,15 @@ async def chatwoot_config(ctx: ProbeContext) -> Outcome:
             return ctx.diagnose("not_enabled", configured_text=f", url {view.url}" if view.url else "")
         return ctx.diagnose("not_configured")
     conversation_text = " ".join((
-        note(ctx, "pending_true" if view.conversation_pending else "pending_false"),
-        note(ctx, "reopen_true" if view.reopen_conversation else "reopen_false"),
+        ctx.text("pending_true" if view.conversation_pending else "pending_false"),
+        ctx.text("reopen_true" if view.reopen_conversation else "reopen_false"),
     ))
     values = {"url": view.url, "account_id": view.account_id, "name_inbox": name_inbox,
               "webhook_url": view.webhook_url, "conversation_text": conversation_text}
-    outcome = worst(ctx, _config_problems(ctx, view)) or ctx.diagnose("ok", **values)
+    outcome = combine(ctx, _config_problems(ctx, view), fallback=Finding("ok", values))
     host = urlsplit(view.webhook_url).hostname or ""
     if host in ("localhost", "127.0.0.1", "::1") or (host and "." not in host and HTTP_URL.match(view.webhook_url)):
-        outcome.notes.append(note(ctx, "note_local_webhook", host=host))
+        outcome.notes.append(ctx.text("note_local_webhook", host=host))
     if outcome.message != conversation_text and conversation_text not in outcome.message:
         outcome.notes.append(conversation_text)
     outcome.details["chatwoot"] = {"enabled": view.enabled, "url": view.url, "account_id": view.account_id,
@@ -259,6 +283,9 @@ async def chatwoot_config(ctx: ProbeContext) -> Outcome:
     return enrich(ctx, outcome)
 
 
+@probe("evolution.chatwoot.webhook", diagnoses={"bot", "disabled", "no_provider", "not_served", "unexpected"},
+       texts={"note_other_host"}, values={"body", "excerpt", "probed", "status", "webhook_url"},
+       reads={"evolution.chatwoot.webhook_url", "evolution.url"})
 async def chatwoot_webhook(ctx: ProbeContext) -> Outcome:
     """``POST /chatwoot/webhook/{name}`` with ``{}``: unguarded, answers ``{"message":"bot"}`` (or ``null``
     without a provider) and does nothing for a body without a conversation (ref §5.4)."""
@@ -278,5 +305,5 @@ async def chatwoot_webhook(ctx: ProbeContext) -> Outcome:
     outcome.evidence.append(exchange.summary())
     hook = ctx.value("evolution.chatwoot.webhook_url")
     if hook and HTTP_URL.match(str(hook)) and origin(str(hook)) != origin(str(ctx.value("evolution.url"))):
-        outcome.notes.append(note(ctx, "note_other_host", webhook_url=hook, probed=probed))
+        outcome.notes.append(ctx.text("note_other_host", webhook_url=hook, probed=probed))
     return outcome

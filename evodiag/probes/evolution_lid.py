@@ -17,7 +17,8 @@ from evodiag.engine.context import ProbeContext
 from evodiag.engine.http import Exchange
 from evodiag.engine.results import Outcome
 from evodiag.engine.shape import expect
-from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1, note, server_version
+from evodiag.probes.declare import probe
+from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1, server_version
 
 LID_SUFFIX = "@lid"
 QUERIES = {
@@ -82,6 +83,11 @@ async def _query(ctx: ProbeContext, path: str, body: dict[str, Any]) -> Exchange
     return await ctx.request("POST", "{evolution.url}" + path, headers=APIKEY, json=body)
 
 
+@probe("evolution.lid", diagnoses={"mapped", "none", "unexpected", "unmapped", "v1"},
+       texts={"advice_current", "advice_old"},
+       values={"advice", "alt_field", "chats", "contacts", "excerpt", "lid_chats", "lid_contacts", "lid_messages",
+               "messages", "route", "status", "unmapped"},
+       reads={"evolution.generation", "evolution.version"})
 async def lid(ctx: ProbeContext) -> Outcome:
     if is_v1(ctx):
         return ctx.diagnose("v1")
@@ -104,7 +110,7 @@ async def lid(ctx: ProbeContext) -> Outcome:
         return ctx.diagnose("none", **values)
     version = server_version(ctx)
     advice_name = "advice_old" if version is not None and version < (2, 3, 0) else "advice_current"
-    values["advice"] = note(ctx, advice_name)
+    values["advice"] = ctx.text(advice_name)
     outcome = ctx.diagnose("unmapped" if counts.unmapped else "mapped", **values)
     outcome.details["lid"] = counts.__dict__
     return enrich(ctx, outcome, only_findings=True)

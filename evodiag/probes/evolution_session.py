@@ -16,7 +16,8 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
 from evodiag.engine.shape import expect
-from evodiag.probes.evolution import APIKEY, enrich, is_v1, note
+from evodiag.probes.declare import probe
+from evodiag.probes.evolution import APIKEY, enrich, is_v1
 
 REASONS: dict[int, str] = {
     401: "logged out", 403: "forbidden", 402: "restricted", 406: "restricted", 408: "connection lost",
@@ -76,6 +77,11 @@ def _diagnosis(session: StoredSession, live: str) -> str:
     return "closed_other"
 
 
+@probe("evolution.session",
+       diagnoses={"closed_other", "device_removed", "forbidden", "logged_out", "ok", "recovered", "replaced",
+                  "restart_loop", "restricted", "unlisted", "v1", "zombie"},
+       texts={"at_text"}, values={"at", "at_text", "code", "reason", "state", "status", "stored"},
+       reads={"evolution.generation", "evolution.instance", "evolution.instance.state"})
 async def session(ctx: ProbeContext) -> Outcome:
     if is_v1(ctx):
         return ctx.diagnose("v1")
@@ -84,7 +90,7 @@ async def session(ctx: ProbeContext) -> Outcome:
         return ctx.diagnose("unlisted", status=status)
     stored = parse_session(row)
     live = str(ctx.value("evolution.instance.state", "unknown"))
-    at_text = " " + note(ctx, "at_text", at=stored.at) if stored.at else ""
+    at_text = " " + ctx.text("at_text", at=stored.at) if stored.at else ""
     values = {"state": live, "code": stored.code, "at_text": at_text, "stored": stored.status,
               "reason": REASONS.get(stored.code or 0, "unknown reason")}
     if live == "open":

@@ -21,11 +21,13 @@ from evodiag.netinfo import DnsResolver, lint_url, mask_url
 from evodiag.probes import callgraph
 from evodiag.probes.callgraph import CHATWOOT, EVODIAG, EVOLUTION, Edge
 from evodiag.probes.configfiles import ConfigSources, s3_url, sources_from_settings
+from evodiag.probes.declare import probe
 from evodiag.probes.findings import Finding, combine
 
 SETTING_URLS = ("evolution.url", "chatwoot.url", "webhook.url", "openim.url", "s3.endpoint")
 _RISKY_CODES = frozenset({"credentials"})  # works, but leaks: warn, not fail
 DNS_TIMEOUT_S = 3.0
+ATTACHMENTS = "Chatwoot attachments"  # the callee of the FRONTEND_URL edge
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,11 @@ def owner_judges(ctx: ProbeContext, owner: str | None) -> bool:
     return later and (not ctx.state.options.only or owner in ctx.state.options.only)
 
 
+@probe("network.urls", diagnoses={"broken", "none", "ok", "risky"},
+       values={"count", "label", "problem", "source", "url"},
+       reads={"chatwoot.inbox.webhook_url", "chatwoot.url", "evolution.chatwoot.url", "evolution.chatwoot.webhook_url",
+              "evolution.url", "evolution.webhook.configured_url", "files.compose", "files.env", "openim.url",
+              "s3.endpoint", "webhook.url"})
 async def urls(ctx: ProbeContext) -> Outcome:
     """Scheme, doubled slashes, trailing slash where a path is appended, ``undefined``, credentials (masked)."""
     known = known_urls(ctx, _sources(ctx))
@@ -136,7 +143,7 @@ def _scope_edges(ctx: ProbeContext, sources: ConfigSources, have_callback: bool)
     for scope in sources.chatwoot:
         front = scope.get("FRONTEND_URL")
         if front is not None and front.value.strip():
-            edges.append(Edge(EVOLUTION, "Chatwoot attachments", front.value, f"{front.origin} FRONTEND_URL"))
+            edges.append(Edge(EVOLUTION, ATTACHMENTS, front.value, f"{front.origin} FRONTEND_URL"))
     return edges
 
 
@@ -173,6 +180,16 @@ def _evolution_internal(sources: ConfigSources) -> str:
     return "http://<evolution-service>:8080"
 
 
+@probe("network.domains",
+       diagnoses={"dns_timeout", "mixed_back_internal", "mixed_back_public", "none", "ok", "public_private",
+                  "server_loopback", "server_loopback_host", "unresolvable"},
+       values={"addresses", "callee", "caller", "containers", "count", "edge", "edge_a", "edge_b",
+               "evolution_internal", "host", "kind", "resolver", "source", "style_a", "style_b", "summary", "url",
+               "url_a", "url_b"},
+       reads={"chatwoot.inbox.webhook_url", "chatwoot.url", "dns.server", "evolution.chatwoot.enabled",
+              "evolution.chatwoot.url", "evolution.chatwoot.webhook_url", "evolution.instance", "evolution.url",
+              "evolution.webhook.configured_url", "evolution.webhook.enabled", "evolution.webhook.target",
+              "files.compose", "files.env"})
 async def domains(ctx: ProbeContext) -> Outcome:
     """Resolve and classify every host of the call graph; fail on the edges and mixes that cannot work."""
     sources = _sources(ctx)
@@ -197,6 +214,10 @@ async def domains(ctx: ProbeContext) -> Outcome:
                          "(a URL defect, reported by the URL checks)")
             continue
         found, said = callgraph.judge_edge(edge, info, resolver.nameserver, containers)
+        if found and edge.callee == ATTACHMENTS and owner_judges(ctx, "chatwoot.media"):
+            # chatwoot.media judges the host attachments really use (data_url, else this FRONTEND_URL)
+            notes.append(f"{edge.source}: {edge.name} {mask_url(edge.url)}: judged by chatwoot.media")
+            continue
         findings += found
         notes += said
     forward = [e for e in edges if e.caller == EVOLUTION and e.callee == CHATWOOT]

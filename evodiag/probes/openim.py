@@ -8,6 +8,7 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
 from evodiag.errors import NonJSONReply
+from evodiag.probes.declare import probe
 from evodiag.webhook.analyze import analyze_openim, load_deliveries, online_offline_gap
 from evodiag.webhook.openim_config import (
     ConfigFinding,
@@ -27,6 +28,11 @@ def _finding_line(f: ConfigFinding) -> str:
     return f"{f.message}{fix}{refs}"
 
 
+@probe("openim.callbacks",
+       diagnoses={"config_fail", "ineffective", "likely_never_sent", "missing_in_capture", "never_sent", "ok",
+                  "unreadable"},
+       values={"arrived", "count", "enabled", "finding", "hooks", "missing", "others", "reason", "version"},
+       reads={"openim.config", "openim.version", "webhook.capture"})
 async def callbacks(ctx: ProbeContext) -> Outcome:
     path = ctx.value("openim.config")
     try:
@@ -99,6 +105,8 @@ _ERRORS = {
 }
 
 
+@probe("openim.auth", diagnoses={"args", "http_status", "not_found", "not_openim", "ok", "other", "secret", "server"},
+       values={"body", "code", "dlt", "expire", "msg", "status", "user"}, reads={"openim.secret"})
 async def auth(ctx: ProbeContext) -> Outcome:
     """``POST {openim.url}/auth/get_admin_token`` once. The secret goes in the JSON body, only to openim.url."""
     secret = ctx.value("openim.secret")

@@ -19,6 +19,7 @@ from evodiag.netinfo import DnsResolver, HostInfo, HostKind, classify_host
 from evodiag.netinfo.tcpprobe import Probe, redis_ping, tcp_connect
 from evodiag.probes.configfiles import ConfigSources, sources_from_settings
 from evodiag.probes.configservices import Endpoint, endpoint, in_container, is_local_host
+from evodiag.probes.declare import probe
 from evodiag.probes.findings import Finding, combine
 
 MAX_TIMEOUT_S = 5.0  # a backing service on the same network answers a connect in milliseconds
@@ -118,6 +119,11 @@ async def _check(ctx: ProbeContext, target: Target, info: HostInfo, timeout: flo
     return finding, said, detail
 
 
+@probe("network.services",
+       diagnoses={"none", "not_redis", "nothing_testable", "ok", "redis_auth", "redis_error", "tls_failed",
+                  "unreachable", "unresolvable"},
+       values={"address", "count", "error", "host", "kind", "label", "origin", "reply", "summary", "url", "var"},
+       reads={"dns.server", "files.compose", "files.env"})
 async def reach(ctx: ProbeContext) -> Outcome:
     """TCP connect to every database / Redis / RabbitMQ host in Evolution's environment, and Redis PING."""
     sources = sources_from_settings(ctx.value("files.env"), ctx.value("files.compose"))

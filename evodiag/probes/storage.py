@@ -20,6 +20,7 @@ from evodiag.engine.results import Outcome
 from evodiag.errors import TargetError
 from evodiag.netinfo import mask_url
 from evodiag.probes.configfiles import s3_url, sources_from_settings
+from evodiag.probes.declare import probe
 from evodiag.probes.findings import Finding, combine
 
 SAMPLES = 5
@@ -49,6 +50,9 @@ def _endpoint(ctx: ProbeContext) -> tuple[str | None, str, str | None]:
     return None, "", None
 
 
+@probe("storage.s3", diagnoses={"failing", "internal_only", "not_configured", "ok", "slow"},
+       values={"answered", "count", "error", "failed", "median_ms", "source", "threshold_ms", "url"},
+       reads={"files.compose", "files.env", "s3.endpoint"})
 async def s3(ctx: ProbeContext) -> Outcome:
     url, source, internal = _endpoint(ctx)
     if url is None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome, Status
+from evodiag.probes.declare import probe
 from evodiag.versions import in_range
 from evodiag.webhook.analyze import DuplicateGroup, LoadResult, WebhookAnalysis, analyze, load_deliveries
 
@@ -67,6 +68,11 @@ def _notes(analysis: WebhookAnalysis, path_notes: bool) -> list[str]:
     return notes
 
 
+@probe("webhook.duplicates",
+       diagnoses={"double_slash", "duplicates", "duplicates_v18", "empty", "ok", "retries", "unreadable"},
+       values={"bodies", "context", "count", "deliveries", "events", "extra", "groups", "known", "malformed",
+               "max_copies", "messages", "path", "paths", "reason", "source", "spread", "summary", "unique",
+               "version"}, reads={"evolution.version", "webhook.capture", "webhook.listen_seconds", "webhook.url"})
 async def duplicates(ctx: ProbeContext) -> Outcome:
     capture = ctx.value("webhook.capture")
     source: str

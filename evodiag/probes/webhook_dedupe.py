@@ -15,6 +15,7 @@ from typing import Any
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
 from evodiag.engine.shape import expect
+from evodiag.probes.declare import probe
 from evodiag.probes.evolution import APIKEY, enrich, excerpt, is_v1, server_version
 from evodiag.probes.evolution_lid import message_records
 from evodiag.webhook.analyze import Delivery, load_deliveries
@@ -63,6 +64,10 @@ async def stored_incoming(ctx: ProbeContext, start: float, end: float) -> list[d
     return [r for r in records if isinstance(r.get("key"), dict) and not r["key"].get("fromMe")]
 
 
+@probe("webhook.dedupe_drop", diagnoses={"dropped", "dropped_23", "no_window", "ok", "unexpected", "unreadable", "v1"},
+       values={"captured", "end", "excerpt", "ids", "missing", "path", "reason", "route", "start", "status",
+               "stored"},
+       reads={"evolution.generation", "evolution.instance", "evolution.version", "webhook.capture"})
 async def dedupe_drop(ctx: ProbeContext) -> Outcome:
     if is_v1(ctx):
         return ctx.diagnose("v1")

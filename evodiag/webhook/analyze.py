@@ -57,7 +57,8 @@ OPENIM_KICKOFF = "callbackAfterUserKickOffCommand"
 
 IDEMPOTENCY_FIX = (
     "make the receiver idempotent: remember instance + data.key.id and ignore repeats "
-    "(ref evolution-api.md §6.7)"
+    "("
+    "https://github.com/EvolutionAPI/evolution-api/issues/631)"
 )
 
 
@@ -445,11 +446,15 @@ class RetryFinding:
                 + ", ".join(f"{n} {p}" for p, n in sorted(patterns.items())) + ")")
         if patterns.get("fixed-30s"):
             text += ("; the fixed ~30 s spacing is Evolution 2.0-2.2.x retrying after an error "
-                     "(ref evolution-api.md §6.5, #1325): the receiver, or a proxy in front of it, answered "
+                     "("
+                     "https://github.com/EvolutionAPI/evolution-api/blob/2.2.3/src/api/integrations/event/webhook/webhook.controller.ts#L187-L230,"
+                     " https://github.com/EvolutionAPI/evolution-api/issues/1325):"
+                     " the receiver, or a proxy in front of it, answered "
                      "an error or refused the connection")
         elif patterns.get("backoff"):
             text += ("; growing gaps match Evolution 2.3.x exponential backoff (5 s initial, "
-                     "ref evolution-api.md §6.4/§6.5): the receiver returned a retryable error or timed out")
+                     "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/config/env.config.ts#L747-L797):"
+                     " the receiver returned a retryable error or timed out")
         return text
 
 
@@ -535,19 +540,24 @@ def analyze_paths(deliveries: Sequence[Delivery]) -> PathFinding:
     notes: list[str] = []
     if openim_double:
         notes.append("paths contain '//': OpenIM posts to {url}/{command}, so webhooks.yml `url` ends with "
-                     "'/' (ref openim.md §2); remove the trailing slash")
+                     "'/' ("
+                     "https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71);"
+                     " remove the trailing slash")
     if evolution_double:
         notes.append("paths contain '//': the Evolution webhook URL ends with '/' and byEvents is on, so "
-                     "Evolution appends '/<event-name>' without normalising (ref evolution-api.md §6.3, "
-                     "§11); remove the trailing slash")
+                     "Evolution appends '/<event-name>' without normalising ("
+                     "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts#L86-L108,"
+                     " seen on a 2.3.6 server); remove the trailing slash")
     if by_events:
         notes.append("paths end in '/<event-name>' (e.g. /messages-upsert): webhook byEvents "
                      "(webhook_by_events / WEBHOOK_GLOBAL_WEBHOOK_BY_EVENTS) is on, so each event goes to "
-                     "<url>/<event-name> (ref evolution-api.md §6.3, #2317); route those paths or turn it "
+                     "<url>/<event-name> ("
+                     "https://github.com/EvolutionAPI/evolution-api/issues/2317); route those paths or turn it "
                      "off")
     if openim_query:
         notes.append("query strings such as ?command= / ?contenttype=json come from outdated OpenIM docs; "
-                     "the server only appends '/<callbackCommand>' (ref openim.md §2, §5)")
+                     "the server only appends '/<callbackCommand>' ("
+                     "https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71)")
     return PathFinding(dict(paths), dict(double), dict(by_events), dict(openim_query), notes)
 
 
@@ -604,7 +614,10 @@ def analyze_lag(deliveries: Sequence[Delivery]) -> LagFinding:
             notes.append(
                 f"date_time is {offset_hours:+g} h from the UTC messageTimestamp in {n} of {offset_samples} "
                 f"deliveries: Evolution writes server-local time ({zone}) and labels it 'Z' "
-                "(ref evolution-api.md §6.6, #631 showed 3 h); use data.messageTimestamp for timing"
+                "("
+                "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/channel.service.ts#L436-L438;"
+                " https://github.com/EvolutionAPI/evolution-api/issues/631"
+                " showed 3 h); use data.messageTimestamp for timing"
             )
     if lags:
         med = statistics.median(lags)
@@ -645,10 +658,12 @@ def analyze_openim(deliveries: Sequence[Delivery]) -> OpenIMFinding:
     notes: list[str] = []
     if commands.get(OPENIM_REVOKE_TYPO):
         notes.append(f"{OPENIM_REVOKE_TYPO} is the afterRevokeMsg callback: the constant is misnamed "
-                     "upstream (ref openim.md §2)")
+                     "upstream")
     if commands.get(OPENIM_ONLINE):
         notes.append("afterUserOnline arrived, so the server is 3.8.2 or later or pre-3.8 (3.8.0/3.8.1 never "
-                     "send it, ref openim.md §3); it also repeats about every 10 min for long-lived "
+                     "send it, "
+                     "https://github.com/openimsdk/open-im-server/issues/2520);"
+                     " it also repeats about every 10 min for long-lived "
                      "connections, so de-duplicate")
     if mismatch:
         notes.append(f"{mismatch} deliveries have a path command different from the body's callbackCommand")
@@ -663,7 +678,11 @@ class OnlineOfflineGap:
     other_callbacks: int
     message: str
     fix: str
-    refs: tuple[str, ...] = ("openim.md §3", "#2520", "#2594", "#2912", "PR #2716")
+    refs: tuple[str, ...] = ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/internal/msggateway/ws_server.go#L97-L107",
+                             "https://github.com/openimsdk/open-im-server/issues/2520",
+                             "https://github.com/openimsdk/open-im-server/issues/2594",
+                             "https://github.com/openimsdk/open-im-server/issues/2912",
+                             "https://github.com/openimsdk/open-im-server/pull/2716")
 
 
 def online_offline_gap(commands: Mapping[str, int] | OpenIMFinding, *, online_enabled: bool,
@@ -684,9 +703,12 @@ def online_offline_gap(commands: Mapping[str, int] | OpenIMFinding, *, online_en
         missing=missing,
         other_callbacks=others,
         message=(f"{names} enabled but never arrived while {others} other callback(s) did: likely OpenIM "
-                 "3.8.0/3.8.1, where the msggateway calls were commented out (ref openim.md §3) — provided "
+                 "3.8.0/3.8.1, where the msggateway calls were commented out ("
+                 "https://github.com/openimsdk/open-im-server/blob/v3.8.1/internal/msggateway/ws_server.go#L97-L107)"
+                 " — provided "
                  "a user connected or disconnected during the capture (callbacks arrive 0-1 s late)"),
-        fix="upgrade OpenIM to 3.8.2 or later (PR #2716), and check the msggateway's own webhook config "
+        fix="upgrade OpenIM to 3.8.2 or later (https://github.com/openimsdk/open-im-server/pull/2716), "
+            "and check the msggateway's own webhook config "
             "reaches this URL",
     )
 
@@ -704,7 +726,9 @@ class ApikeyExposure:
             return "no payload carried an apikey value"
         return (f"{self.deliveries} payload(s) carried an apikey (masked in the capture): v2 sends the "
                 "instance token when AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES=true, and a v1 global "
-                "webhook sends the GLOBAL key (ref evolution-api.md §6.6); protect the receiver URL or "
+                "webhook sends the GLOBAL key ("
+                "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/channel.service.ts#L440-L452);"
+                " protect the receiver URL or "
                 "disable the exposure")
 
 

@@ -274,7 +274,7 @@ def apply_env_overrides(config: WebhooksConfig, env: Mapping[str, str]) -> None:
             if any(ch in value for ch in "[]\""):
                 config.env_problems.append(EnvProblem(
                     var, value, f"is likely split on ',' into {items!r}, brackets and quotes included "
-                    "(ref openim.md §5, #3321); write it as 1,2"))
+                    "(https://github.com/openimsdk/open-im-server/issues/3321); write it as 1,2"))
         hook.from_env.append(attr)
         config.env_applied[var] = value
 
@@ -338,20 +338,20 @@ def _check_url(config: WebhooksConfig, in_container: bool | None) -> list[Config
         out.append(ConfigFinding(
             "openim.url_invalid", "fail",
             f"webhooks url {url!r} is not an http(s) URL, yet {len(config.enabled())} hook(s) are enabled",
-            "set `url` (or IMENV_WEBHOOKS_URL) to the receiver's base URL", ("openim.md §1",)))
+            "set `url` (or IMENV_WEBHOOKS_URL) to the receiver's base URL", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml",)))
         return out
     if url.endswith("/"):
         out.append(ConfigFinding(
             "openim.url_trailing_slash", "warn",
             f"webhooks url ends with '/': OpenIM posts to {url}/<callbackCommand>, i.e. a '//' path",
-            "remove the trailing slash", ("openim.md §2 (code-reading)",)))
+            "remove the trailing slash", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71",)))
     if split.query:
         out.append(ConfigFinding(
             "openim.url_query", "warn",
             f"webhooks url has a query string ({split.query!r}): OpenIM appends '/<callbackCommand>' to the "
             "whole URL, so the command ends up inside the query and the receiver likely never sees it",
             "use a plain base URL; older docs' ?command= / ?contenttype=json forms are outdated",
-            ("openim.md §2", "openim.md §5")))
+            ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71",)))
     host = (split.hostname or "").lower()
     if host in _LOOPBACK_HOSTS:
         default = " (the shipped default)" if url == DEFAULT_URL else ""
@@ -361,19 +361,19 @@ def _check_url(config: WebhooksConfig, in_container: bool | None) -> list[Config
                 f"webhooks url {url}{default} points at {host}: inside a container that is the container "
                 "itself, not your receiver",
                 "use the receiver's service name or host address reachable from every OpenIM container "
-                "(the msggateway sends online/offline)", ("openim.md §5",)))
+                "(the msggateway sends online/offline)", ()))
         else:
             out.append(ConfigFinding(
                 "openim.url_loopback", "warn" if in_container is None else "info",
                 f"webhooks url {url}{default} points at {host}: fine on a single host, but if OpenIM runs "
                 "in Docker it reaches the container itself",
-                "in Docker, use an address reachable from every OpenIM container", ("openim.md §5",)))
+                "in Docker, use an address reachable from every OpenIM container", ()))
     if split.scheme == "https":
         out.append(ConfigFinding(
             "openim.url_https", "info",
             "https receiver: the open-source client uses the system trust store (no custom CA or "
             "insecureSkipVerify), so a private CA fails", "use a publicly trusted certificate or plain "
-            "http on a private network", ("openim.md §5 #3069",)))
+            "http on a private network", ("https://github.com/openimsdk/open-im-server/issues/3069",)))
     return out
 
 
@@ -394,21 +394,27 @@ def check_webhooks_config(config: WebhooksConfig, *, version: str | None = None,
                 "openim.online_offline_never_sent", "fail",
                 f"{names} enabled, but OpenIM {guess.version} never sends these callbacks (the msggateway "
                 "calls were commented out in 3.8.0)",
-                "upgrade to 3.8.2 or later (PR #2716)",
-                ("openim.md §3", "#2520", "#2594", "#2912", "PR #2716")))
+                "upgrade to 3.8.2 or later (https://github.com/openimsdk/open-im-server/pull/2716)",
+                ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/internal/msggateway/ws_server.go#L97-L107",
+                 "https://github.com/openimsdk/open-im-server/issues/2520",
+                 "https://github.com/openimsdk/open-im-server/issues/2594",
+                 "https://github.com/openimsdk/open-im-server/issues/2912",
+                 "https://github.com/openimsdk/open-im-server/pull/2716")))
         elif v is None and guess.at_least_382 is False:
             findings.append(ConfigFinding(
                 "openim.online_offline_never_sent", "warn",
                 f"{names} enabled, and the file has no allowedTypes/deniedTypes, so the server is likely "
                 "3.8.0/3.8.1, which never sends these callbacks",
                 "confirm the version (image tag, `[version:…]` in logs); on 3.8.0/3.8.1 upgrade to 3.8.2 "
-                "(PR #2716)", ("openim.md §3", "openim.md §4", "#2912", "PR #2716")))
+                "(https://github.com/openimsdk/open-im-server/pull/2716)", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/internal/msggateway/ws_server.go#L97-L107",
+                "https://github.com/openimsdk/open-im-server/issues/2912",
+                "https://github.com/openimsdk/open-im-server/pull/2716")))
         findings.append(ConfigFinding(
             "openim.online_offline_sender", "info",
             "online/offline callbacks are sent by openim-msggateway (merged on a 1 s ticker, and online "
             "repeats about every 10 min for long connections): check the msggateway's own config and that "
             "its host reaches the url", "de-duplicate online callbacks in the receiver",
-            ("openim.md §1", "openim.md §3 (code-reading)")))
+            ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml", "https://github.com/openimsdk/open-im-server/blob/v3.8.1/internal/msggateway/ws_server.go#L97-L107")))
 
     # Keys with no live caller.
     if v is not None and v[:3] == (3, 8, 0):
@@ -425,7 +431,7 @@ def check_webhooks_config(config: WebhooksConfig, *, version: str | None = None,
         else:
             message = f"{name} is enabled but OpenIM {guess.version} never calls it"
         findings.append(ConfigFinding(f"openim.{name}_never_sent", "warn", message,
-                                      f"do not rely on {name}", ("openim.md §1 (code-reading)",)))
+                                      f"do not rely on {name}", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml",)))
 
     # failedContinue (ref openim.md §2 "Sync vs async", #3808).
     before_on = [h for h in hooks.values() if h.kind == "before" and h.enable]
@@ -437,7 +443,8 @@ def check_webhooks_config(config: WebhooksConfig, *, version: str | None = None,
             f"{len(before_on)} Before hook(s) enabled ({', '.join(h.name for h in before_on)}): if the "
             f"receiver errors, times out or answers non-JSON, the user operation fails{detail}",
             "keep the receiver fast and always answer {\"actionCode\":0,\"errCode\":0,\"errMsg\":\"\","
-            "\"errDlt\":\"\",\"nextCode\":0}", ("openim.md §2", "#3808")))
+            "\"errDlt\":\"\",\"nextCode\":0}", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71",
+            "https://github.com/openimsdk/open-im-server/issues/3808")))
 
     # Timeouts capped at 15 s.
     capped = [h for h in config.enabled() if h.timeout > HTTP_CLIENT_CAP_S]
@@ -446,19 +453,20 @@ def check_webhooks_config(config: WebhooksConfig, *, version: str | None = None,
             "openim.timeout_capped", "warn",
             "timeout above 15 s has no effect, the shared http.Client gives up after 15 s: "
             + ", ".join(f"{h.name}={h.timeout}" for h in capped),
-            "answer within 15 s", ("openim.md §2 (code-reading)", "#3045")))
+            "answer within 15 s", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71",
+            "https://github.com/openimsdk/open-im-server/issues/3045")))
 
     if hooks["afterRevokeMsg"].enable:
         findings.append(ConfigFinding(
             "openim.revoke_command_name", "info",
             "afterRevokeMsg is posted to <url>/callbackBeforeAfterMsgCommand (misnamed constant upstream)",
-            "route that path in the receiver", ("openim.md §2",)))
+            "route that path in the receiver", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71",)))
 
     if config.has_type_filters and v is not None and v < (3, 8, 2):
         findings.append(ConfigFinding(
             "openim.type_filters_unsupported", "info",
             f"allowedTypes/deniedTypes were added in 3.8.2; OpenIM {guess.version} ignores them",
-            "", ("openim.md §1", "PR #2703")))
+            "", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml", "https://github.com/openimsdk/open-im-server/pull/2703")))
 
     findings.extend(_check_url(config, in_container))
 
@@ -466,16 +474,17 @@ def check_webhooks_config(config: WebhooksConfig, *, version: str | None = None,
         findings.append(ConfigFinding(
             "openim.env_override", "warn", f"{problem.var}={problem.value!r} {problem.reason}",
             "variable names are IMENV_WEBHOOKS_<KEY>_<FIELD> in upper case, e.g. "
-            "IMENV_WEBHOOKS_AFTERUSERONLINE_ENABLE=true", ("openim.md §1",)))
+            "IMENV_WEBHOOKS_AFTERUSERONLINE_ENABLE=true", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml",)))
     if config.unknown_keys:
         findings.append(ConfigFinding(
             "openim.unknown_keys", "warn",
             f"{config.source}: unknown top-level key(s) {', '.join(config.unknown_keys)} are ignored (a "
             "`callback:` root key comes from outdated docs)",
-            "put url and the hook blocks at the top level", ("openim.md §1", "openim.md §5 #2629")))
+            "put url and the hook blocks at the top level", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml",
+            "https://github.com/openimsdk/open-im-server/issues/2629")))
     if not config.enabled():
         findings.append(ConfigFinding(
             "openim.none_enabled", "info", "no webhook is enabled (file plus IMENV_WEBHOOKS_* environment)",
             "in Docker, enable hooks through IMENV_WEBHOOKS_* in the openim-server environment",
-            ("openim.md §1", "openim.md §5")))
+            ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml",)))
     return findings

@@ -32,6 +32,7 @@ V2 = ("2.2.3", "2.3.6")
 VERSIONS = V1 + V2
 KEY = "test-global-key-7c1d"
 FINDINGS = (Status.FAIL, Status.WARN, Status.ERROR)
+WEBHOOK_POST = frozenset({"webhook-post"})
 
 Serve = Callable[[LabApp], str]
 
@@ -503,12 +504,12 @@ def test_chatwoot_disabled_on_the_server(serve: Serve, version: str) -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_chatwoot_not_configured(serve: Serve, version: str) -> None:
     url = serve_lab(serve, lab_with(version, shop()))
-    results = run(url)
+    results = run(url, allow=WEBHOOK_POST)
     assert results["evolution.chatwoot.enabled"].status is Status.PASS
     assert "not configured" in results["evolution.chatwoot.enabled"].message
     assert results["evolution.chatwoot.webhook"].status is Status.PASS
     assert "answered null" in results["evolution.chatwoot.webhook"].message
-    results = run(url, chatwoot__url="http://127.0.0.1:9")  # Chatwoot is expected: that is a failure
+    results = run(url, allow=WEBHOOK_POST, chatwoot__url="http://127.0.0.1:9")  # expected: a failure
     assert results["evolution.chatwoot.enabled"].status is Status.PASS
     assert results["evolution.chatwoot.config"].status is Status.FAIL
     assert "sends nothing to Chatwoot" in results["evolution.chatwoot.config"].message
@@ -569,14 +570,22 @@ class NoChatwootRouteEvolution(EvolutionLab):
 def test_chatwoot_webhook(serve: Serve, version: str) -> None:
     lab = lab_with(version, shop(chatwoot=_cw()))
     url = serve_lab(serve, lab)
-    result = run(url)["evolution.chatwoot.webhook"]
+    result = run(url, allow=WEBHOOK_POST)["evolution.chatwoot.webhook"]
     assert result.status is Status.PASS and '{"message":"bot"}' in result.message
     assert lab.requests(mutating=True) == []
     lab = NoChatwootRouteEvolution(version=version, global_key=KEY)
     lab.add_instance("shop", state="open", chatwoot=_cw())
     url = serve_lab(serve, lab)
-    result = run(url)["evolution.chatwoot.webhook"]
+    result = run(url, allow=WEBHOOK_POST)["evolution.chatwoot.webhook"]
     assert result.status is Status.FAIL and "not served" in result.message
+
+
+def test_chatwoot_webhook_is_not_posted_without_its_flag(serve: Serve) -> None:
+    lab = lab_with("2.3.6", shop(chatwoot=_cw()))
+    url = serve_lab(serve, lab)
+    result = run(url)["evolution.chatwoot.webhook"]
+    assert result.status is Status.SKIP and "--allow-webhook-post" in result.message
+    assert not [e for e in lab.requests() if "/chatwoot/webhook/" in e.path]
 
 
 # ---------------------------------------------------------------------------------------------------------------

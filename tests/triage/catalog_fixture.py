@@ -5,8 +5,8 @@ from __future__ import annotations
 
 def _check(cid: str, title: str, targets: str, tags: str, sigs: list[tuple[str, float]], stage: str = "api") -> str:
     lines = [f"  - id: {cid}", f"    title: {title}", f"    stage: {stage}", f"    tags: [{tags}]",
-             f"    applies_when: {{targets: [{targets}]}}", "    probe: x:y", "    doc: {what: w, why: y}",
-             "    remediation: {text: fix it}", "    signatures:"]
+             f"    applies_when: {{targets: [{targets}]}}", "    request: {url: \"{evolution.url}/\"}",
+             "    doc: {what: w, why: y}", "    remediation: {text: fix it}", "    signatures:"]
     lines += [f"      - {{pattern: '{p}', weight: {w}}}" for p, w in sigs]
     return "\n".join(lines)
 

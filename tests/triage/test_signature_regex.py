@@ -22,7 +22,7 @@ HEAD = """checks:
   - id: t.sig
     title: t
     stage: config
-    probe: x:y
+    request: {url: "{evolution.url}/"}
     doc: {what: w, why: y}
     signatures:
 """

@@ -14,6 +14,8 @@ from evodiag.webhook.openim_config import (
 
 from .conftest import FIXTURES
 
+OPENIM = "https://github.com/openimsdk/open-im-server"
+
 YML = FIXTURES / "openim"
 
 
@@ -46,7 +48,7 @@ def test_online_offline_on_381_fails_and_is_likely_without_version() -> None:
     cfg = load_webhooks_yaml(YML / "webhooks_381.yml")
     explicit = {f.code: f for f in check_webhooks_config(cfg, version="3.8.1")}
     f = explicit["openim.online_offline_never_sent"]
-    assert f.severity == "fail" and "PR #2716" in f.fix and "#2912" in f.refs
+    assert f.severity == "fail" and f"{OPENIM}/pull/2716" in f.fix and f"{OPENIM}/issues/2912" in f.refs
     guessed = {f.code: f for f in check_webhooks_config(cfg)}["openim.online_offline_never_sent"]
     assert guessed.severity == "warn" and "likely" in guessed.message
     assert "openim.online_offline_never_sent" not in _codes(check_webhooks_config(cfg, version="3.8.2"))
@@ -56,7 +58,7 @@ def test_other_381_findings() -> None:
     cfg = load_webhooks_yaml(YML / "webhooks_381.yml")
     found = {f.code: f for f in check_webhooks_config(cfg, version="3.8.1", in_container=True)}
     fc = found["openim.failed_continue_ignored"]
-    assert fc.severity == "warn" and "beforeSendSingleMsg" in fc.message and "#3808" in fc.refs
+    assert fc.severity == "warn" and "beforeSendSingleMsg" in fc.message and f"{OPENIM}/issues/3808" in fc.refs
     assert "beforeSendSingleMsg=30" in found["openim.timeout_capped"].message
     loop = found["openim.url_loopback"]
     assert loop.severity == "fail" and "shipped default" in loop.message and "container itself" in loop.message

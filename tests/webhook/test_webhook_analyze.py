@@ -94,7 +94,7 @@ def test_v2_retry_storm_is_told_apart_from_re_emitted_duplicates() -> None:
     (retry,) = report.retries.groups
     assert retry.event == "connection.update" and retry.count == 3 and retry.pattern == "fixed-30s"
     assert [round(i, 1) for i in retry.intervals_s] == [30.2, 30.4]
-    assert "2.0-2.2.x" in report.retries.summary() and "§6.5" in report.retries.summary()
+    assert "2.0-2.2.x" in report.retries.summary() and "/issues/1325" in report.retries.summary()
     # The message duplicate has new timestamps, so it is NOT a retry; messages.update is not counted.
     (dup,) = report.duplicates.groups
     assert dup.key_id == "3EB0A1B2C3D4E5F60718" and dup.kind == "re-emitted" and dup.events == ("messages.upsert",)
@@ -108,7 +108,8 @@ def test_v2_paths_by_events_and_double_slash() -> None:
     assert paths.double_slash == {"/hook//connection-update": 3}
     assert paths.by_events == {"/hook//connection-update": 3, "/hook/messages-upsert": 3, "/hook/messages-update": 1}
     notes = " ".join(paths.notes)
-    assert "ends with '/'" in notes and "#2317" in notes and "§6.3" in notes
+    assert "ends with '/'" in notes and "webhook.controller.ts#L86-L108" in notes
+    assert "https://github.com/EvolutionAPI/evolution-api/issues/2317" in notes
     assert by_events_suffix("messages.upsert") == "messages-upsert"
     assert by_events_suffix("group-participants.update") == "group-participants-update"
 
@@ -133,7 +134,7 @@ def test_openim_commands_and_online_offline_gap() -> None:
     assert report.openim.commands == {"callbackAfterSendSingleMsgCommand": 3}
     gap = online_offline_gap(report.openim, online_enabled=True, offline_enabled=True)
     assert gap is not None and gap.missing == ("callbackAfterUserOnlineCommand", "callbackAfterUserOfflineCommand")
-    assert "likely" in gap.message and "PR #2716" in gap.fix and gap.other_callbacks == 3
+    assert "likely" in gap.message and "open-im-server/pull/2716" in gap.fix and gap.other_callbacks == 3
     assert online_offline_gap(report.openim, online_enabled=False, offline_enabled=False) is None
     assert online_offline_gap({}, online_enabled=True, offline_enabled=True) is None  # nothing arrived at all
     arrived = {"callbackAfterUserOnlineCommand": 1, "callbackAfterSendSingleMsgCommand": 2}

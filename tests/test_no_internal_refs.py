@@ -1,0 +1,63 @@
+"""Users cannot open the developers' reference notes: nothing evodiag prints or ships may cite them.
+
+Internal references look like "evolution-api.md §6.5" or a machine path such as /work/shared/reference/…; the
+upstream issue URL or tagged source line they stand for is what belongs in the package instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "evodiag"
+INTERNAL = re.compile(r"§|shared/reference|/work/")
+
+
+def catalog_files() -> list[Path]:
+    return [ROOT / "checks.yaml", *sorted((ROOT / "checks").glob("*.yaml"))]
+
+
+def internal_lines(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+            for n, line in enumerate(text.splitlines(), 1) if INTERNAL.search(line)]
+
+
+def docstring_ids(tree: ast.AST) -> set[int]:
+    ids: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                ids.add(id(first.value))
+    return ids
+
+
+def internal_string_literals(path: Path, base: Path = ROOT) -> list[str]:
+    """String literals other than docstrings: the text evodiag can print (messages, findings, lab scenarios)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = docstring_ids(tree)
+    return [f"{path.relative_to(base)}:{node.lineno}: {node.value[:100]!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
+            and INTERNAL.search(node.value)]
+
+
+def test_the_catalog_cites_no_internal_notes() -> None:
+    found = [hit for path in catalog_files() for hit in internal_lines(path)]
+    assert not found, "internal references in the catalog:\n" + "\n".join(found)
+
+
+def test_no_printable_string_cites_internal_notes() -> None:
+    found = [hit for path in sorted(PACKAGE.rglob("*.py")) for hit in internal_string_literals(path)]
+    assert not found, "internal references in strings evodiag can print:\n" + "\n".join(found)
+
+
+def test_the_detector_sees_an_internal_reference(tmp_path: Path) -> None:
+    """The scan itself must be able to fail: a planted reference is found, with file and line."""
+    planted = tmp_path / "planted.py"
+    planted.write_text('"""Docstrings are not scanned: evolution-api.md §1."""\nOK = "fine"\n'
+                       'TEXT = "see evolution-api.md §6.5"\n', encoding="utf-8")
+    assert internal_string_literals(planted, tmp_path) == ["planted.py:3: 'see evolution-api.md §6.5'"]
