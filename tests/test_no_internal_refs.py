@@ -13,16 +13,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "evodiag"
 INTERNAL = re.compile(r"§|shared/reference|/work/")
+MACHINE_PATH = re.compile(r"shared/reference|/work/")
 
 
 def catalog_files() -> list[Path]:
     return [ROOT / "checks.yaml", *sorted((ROOT / "checks").glob("*.yaml"))]
 
 
-def internal_lines(path: Path) -> list[str]:
+def internal_lines(path: Path, pattern: re.Pattern[str] = INTERNAL) -> list[str]:
     text = path.read_text(encoding="utf-8")
     return [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-            for n, line in enumerate(text.splitlines(), 1) if INTERNAL.search(line)]
+            for n, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
 
 
 def docstring_ids(tree: ast.AST) -> set[int]:
@@ -48,6 +49,12 @@ def internal_string_literals(path: Path, base: Path = ROOT) -> list[str]:
 def test_the_catalog_cites_no_internal_notes() -> None:
     found = [hit for path in catalog_files() for hit in internal_lines(path)]
     assert not found, "internal references in the catalog:\n" + "\n".join(found)
+
+
+def test_no_package_file_names_a_machine_path() -> None:
+    """Comments and docstrings included: the notes' location on a developer machine means nothing to a user."""
+    found = [hit for path in sorted(PACKAGE.rglob("*.py")) for hit in internal_lines(path, MACHINE_PATH)]
+    assert not found, "paths outside the repository in the package:\n" + "\n".join(found)
 
 
 def test_no_printable_string_cites_internal_notes() -> None:
