@@ -134,6 +134,9 @@ async def groups(ctx: ProbeContext) -> Outcome:
     }
     outcome = ctx.diagnose(name, **values)
     outcome.evidence.extend(e.summary() for e in (found, chatwoot))
-    outcome.details["groups"] = {"groups_ignore": settings.groups_ignore, "ignore_jids": list(settings.ignore_jids),
+    # JIDs are personal data: the details keep the two wildcards and a count of the single JIDs
+    wildcards = [j for j in settings.ignore_jids if j in (GROUP_SUFFIX, CONTACT_SUFFIX)]
+    outcome.details["groups"] = {"groups_ignore": settings.groups_ignore, "ignore_jids_wildcards": wildcards,
+                                 "ignore_jids_single": len(settings.ignore_jids) - len(wildcards),
                                  "group_contacts_in_chatwoot": len(contacts), "expect_groups": expect}
     return enrich(ctx, outcome, only_findings=True)

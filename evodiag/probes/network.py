@@ -27,6 +27,7 @@ from evodiag.probes.findings import Finding, combine
 SETTING_URLS = ("evolution.url", "chatwoot.url", "webhook.url", "openim.url", "s3.endpoint")
 _RISKY_CODES = frozenset({"credentials"})  # works, but leaks: warn, not fail
 DNS_TIMEOUT_S = 3.0
+ATTACHMENTS = "Chatwoot attachments"  # the callee of the FRONTEND_URL edge
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def _scope_edges(ctx: ProbeContext, sources: ConfigSources, have_callback: bool)
     for scope in sources.chatwoot:
         front = scope.get("FRONTEND_URL")
         if front is not None and front.value.strip():
-            edges.append(Edge(EVOLUTION, "Chatwoot attachments", front.value, f"{front.origin} FRONTEND_URL"))
+            edges.append(Edge(EVOLUTION, ATTACHMENTS, front.value, f"{front.origin} FRONTEND_URL"))
     return edges
 
 
@@ -213,6 +214,10 @@ async def domains(ctx: ProbeContext) -> Outcome:
                          "(a URL defect, reported by the URL checks)")
             continue
         found, said = callgraph.judge_edge(edge, info, resolver.nameserver, containers)
+        if found and edge.callee == ATTACHMENTS and owner_judges(ctx, "chatwoot.media"):
+            # chatwoot.media judges the host attachments really use (data_url, else this FRONTEND_URL)
+            notes.append(f"{edge.source}: {edge.name} {mask_url(edge.url)}: judged by chatwoot.media")
+            continue
         findings += found
         notes += said
     forward = [e for e in edges if e.caller == EVOLUTION and e.callee == CHATWOOT]

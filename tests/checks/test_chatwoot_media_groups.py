@@ -143,9 +143,11 @@ def test_groups_ignore_jids_g_us_blocks_only_chatwoot() -> None:
 
 def test_groups_ignore_jids_contacts_is_a_failure_whatever_is_expected() -> None:
     with lab_for() as lab:
-        _cw_settings(lab).ignore_jids = ["@s.whatsapp.net"]
+        _cw_settings(lab).ignore_jids = ["@s.whatsapp.net", "5511912340000@s.whatsapp.net"]
         result = run(lab)["chatwoot.groups"]
     assert result.status is Status.FAIL and "one-to-one" in result.message
+    assert result.details["groups"]["ignore_jids_single"] == 1
+    assert "5511912340000" not in repr(result.details) + result.message  # a JID is personal data
 
 
 def test_groups_history_without_expectation_is_a_warning() -> None:
@@ -192,3 +194,21 @@ def test_attach_file_keeps_paths_in_the_store() -> None:
         attachment = operations.attach_file(lab.chatwoot, msg, {"filename": "a.ogg", "content_type": "audio/ogg"})
     assert attachment["data_url"].startswith("/rails/active_storage/blobs/redirect/")
     assert attachment["file_type"] == "audio" and attachment["thumb_url"] == ""
+
+
+def test_frontend_url_in_files_is_one_finding_not_two(tmp_path: Any) -> None:
+    """FRONTEND_URL is both a network.domains edge and what chatwoot.media judges: when chatwoot.media runs it
+    owns the finding, network.domains only notes it; without Chatwoot settings network.domains still judges it."""
+    env = tmp_path / "chatwoot.env"
+    env.write_text("FRONTEND_URL=http://localhost:3000\nSECRET_KEY_BASE=x\nPOSTGRES_HOST=postgres\n"
+                   "REDIS_URL=redis://redis:6379\nRAILS_ENV=production\n", encoding="utf-8")
+    with lab_for(traffic=False) as lab:
+        lab.settings_values["files.env"] = [*lab.settings_values["files.env"], str(env)]
+        both = {r.id: r for r in lab.run(only=(*CHECKS, "network.domains"), allow=frozenset(), timeout=3.0).results}
+        for key in ("chatwoot.url", "chatwoot.token"):
+            lab.settings_values.pop(key)
+        alone = {r.id: r for r in lab.run(only=("network.domains",), allow=frozenset(), timeout=3.0).results}
+    assert both["chatwoot.media"].status is Status.FAIL
+    assert both["network.domains"].status is Status.PASS
+    assert any("judged by chatwoot.media" in n for n in both["network.domains"].notes)
+    assert alone["network.domains"].status is Status.FAIL and "localhost" in alone["network.domains"].message

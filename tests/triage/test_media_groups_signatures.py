@@ -37,6 +37,9 @@ GROUP_LINES = [
     "Group Ignore: true\n",
     # settings/find of a v1 instance created with groups_ignore false (stored true, instance.controller.ts L399)
     '{"reject_call":false,"msg_call":"","groups_ignore":true,"always_online":false,"read_messages":false}\n',
+    # titles of evolution-api#1834 and #1811, as users write them
+    "Mensagens de grupo nao aparecem no chatwoot (enviadas via API)\n",
+    "WhatsApp group messages are not creating conversations in Chatwoot panel\n",
 ]
 
 

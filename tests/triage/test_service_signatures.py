@@ -64,3 +64,9 @@ def test_redis_settings_right_are_not_diagnosed(catalog) -> None:
     """CACHE_REDIS_URI on a service name is the fix, not the fault; REDIS_URI inside it is not a wrong name."""
     result = triage_stream(io.BytesIO(b"CACHE_REDIS_URI=redis://redis:6379/6\nCACHE_REDIS_ENABLED=true\n"), catalog)
     assert "config.redis" not in [d.id for d in result.diagnoses]
+
+
+def test_switches_written_true_are_not_diagnosed(catalog) -> None:
+    """Signatures match case-insensitively: the not-true switch pattern must still leave a correct `true` alone."""
+    text = b"S3_ENABLED=true\nTYPEBOT_ENABLED=true\nDIFY_ENABLED: 'true'\n"
+    assert "config.integrations" not in [d.id for d in triage_stream(io.BytesIO(text), catalog).diagnoses]
