@@ -2,7 +2,7 @@
 
 Why a curated list: a misspelt variable is silently ignored by Evolution API (it falls back to a default),
 so "401 with the right key" is often a wrong name (#1708). A did-you-mean lint needs the real names. The list
-is kept honest: names in ``REFERENCE_NAMES`` are cited from ``shared/reference/evolution-api.md``; names in
+is kept honest: names in ``REFERENCE_NAMES`` are cited from the developers' Evolution API reference notes; names in
 ``COMMONLY_DOCUMENTED_NAMES`` appear in Evolution API's published ``.env.example``/docs but are not (yet)
 backed by the reference notes. ``KNOWN_PREFIXES`` are families the reference describes by pattern
 (``DATABASE_*``, ``CACHE_*``, ``WEBHOOK_EVENTS_*``); a lint should treat names under them as "not

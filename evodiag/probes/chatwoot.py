@@ -1,7 +1,7 @@
 """Chatwoot probes (issue 5): token and account, the filter queries old Evolution versions send, the inbox
 Evolution uses, and the status new conversations get.
 
-Facts: /work/shared/reference/chatwoot.md (``§N`` below). Messages and remediation live in checks.yaml; these
+Facts: the developers' Chatwoot reference notes (``§N`` below). Messages and remediation live in checks.yaml; these
 functions only choose a diagnosis and fill it. Every request here is a read: ``GET``s plus the two filter
 ``POST``s, which Chatwoot answers without writing anything (§3.1). The Evolution -> Chatwoot message round trip
 is in :mod:`evodiag.probes.chatwoot_sync`, the inbox webhook comparison in :mod:`evodiag.probes.chatwoot_webhook`.

@@ -3,7 +3,7 @@ helpers the other ``evolution_*`` probe modules share.
 
 Every probe here works against both API generations: v1 (1.7.x/1.8.x, snake_case) and v2 (2.x, camelCase).
 ``evolution.reachable`` publishes ``evolution.version`` and ``evolution.generation`` (``v1`` | ``v2``) first, and
-the others branch on them. Facts: /work/shared/reference/evolution-api.md (cited as "ref §N").
+the others branch on them. Facts: the developers' Evolution API reference notes (cited as "ref §N").
 All user-facing text lives in checks.yaml; probes pick a named diagnosis and fill in values.
 """
 

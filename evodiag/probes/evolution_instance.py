@@ -1,5 +1,5 @@
 """Evolution instance probes (issue 4): does the configured instance exist, is it connected, does connecting
-produce a QR code. Both API generations; facts from /work/shared/reference/evolution-api.md ("ref §N")."""
+produce a QR code. Both API generations; facts from the developers' Evolution API reference notes ("ref §N")."""
 
 from __future__ import annotations
 

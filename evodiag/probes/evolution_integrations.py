@@ -1,6 +1,6 @@
 """Evolution integration probes (issue 4): the instance webhook, and the Chatwoot integration as Evolution sees
 it (CHATWOOT_ENABLED, its settings, the webhook route Chatwoot calls). Both API generations; facts from
-/work/shared/reference/evolution-api.md ("ref §N"). The Chatwoot-side checks consume the
+the developers' Evolution API reference notes ("ref §N"). The Chatwoot-side checks consume the
 ``evolution.chatwoot.*`` facts published here: keep their names."""
 
 from __future__ import annotations

@@ -29,18 +29,20 @@ from evodiag.webhook.capture import OPENIM_COMMAND_RE, last_segment
 MESSAGE_EVENTS = frozenset({"messages.upsert", "send.message", "messages.edited"})
 
 # Where Evolution keeps "how did this chat start" context (click-to-WhatsApp ads and similar): v2 lifts
-# `contextInfo` into `data` (ref evolution-api.md §6.6), v1 leaves it inside `data.message.<type>`.
+# `contextInfo` into `data` (webhook.controller.ts, 2.3.6), v1 leaves it inside `data.message.<type>`.
 CONTEXT_KEYS = ("entryPointConversionSource", "entryPointConversionApp", "conversionSource")
 
 # A field name that is a timestamp: date_time, messageTimestamp, senderTimestamp, createdAt, sendTime …
 _TIMESTAMP_FIELD = re.compile(r"(?i)(date|time|stamp)|At$")
 
-# 2.0–2.2.x retry: fixed 30 s between attempts, on any error (ref evolution-api.md §6.5). The failed attempt's
-# own duration adds to the gap, hence the asymmetric window.
+# 2.0–2.2.x retry: fixed 30 s between attempts, on any error. The failed attempt's own duration adds to the gap,
+# hence the asymmetric window. Source:
+# https://github.com/EvolutionAPI/evolution-api/blob/2.2.3/src/api/integrations/event/webhook/webhook.controller.ts#L187-L230
 RETRY_FIXED_S = 30.0
 RETRY_WINDOW_S = (27.0, 45.0)
 
-# Event names as byEvents appends them (ref evolution-api.md §6.2/§6.3), for paths whose body has no event.
+# Event names as byEvents appends them, for paths whose body has no event. Source:
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts#L86-L108
 _KNOWN_BY_EVENT_SUFFIXES = frozenset({
     "application-startup", "qrcode-updated", "connection-update", "messages-set", "messages-upsert",
     "messages-update", "messages-delete", "messages-edited", "send-message", "contacts-set",
@@ -49,7 +51,7 @@ _KNOWN_BY_EVENT_SUFFIXES = frozenset({
     "call", "typebot-start", "typebot-change-status", "labels-edit", "labels-association",
 })
 
-# ref openim.md §2: CallbackAfterRevokeMsgCommand = "callbackBeforeAfterMsgCommand" (typo kept upstream).
+# OpenIM: CallbackAfterRevokeMsgCommand = "callbackBeforeAfterMsgCommand" (typo kept upstream).
 OPENIM_REVOKE_TYPO = "callbackBeforeAfterMsgCommand"
 OPENIM_ONLINE = "callbackAfterUserOnlineCommand"
 OPENIM_OFFLINE = "callbackAfterUserOfflineCommand"
@@ -93,7 +95,7 @@ class Delivery:
 
     @property
     def openim_command(self) -> str | None:
-        """The OpenIM callback command, from the body or, failing that, from the path (ref openim.md §2)."""
+        """The OpenIM callback command, from the body or, failing that, from the path (POST {url}/{callbackCommand})."""
         value = self._get("callbackCommand")
         if isinstance(value, str) and value:
             return value
@@ -292,7 +294,7 @@ class KnownIssue:
     applies: str = ""  # the version range it applies to (evodiag.versions syntax)
 
 
-# ref evolution-api.md §6.7, §6.5 and §8 "Duplicate webhooks".
+# Evolution API issues about duplicate webhooks.
 DUPLICATE_ISSUES = (
     KnownIssue("#631", "1.8.0", "the same messages.upsert (same key.id) is delivered repeatedly; root "
                "cause likely in Evolution itself (UNVERIFIED; no explicit fix in the 1.8.1/1.8.2 changelog)",
@@ -466,7 +468,8 @@ def _classify_intervals(intervals: Sequence[float]) -> str:
         return "fixed-30s"
     if all(i < 1.0 for i in intervals):
         return "burst"
-    # 2.3.0+: initial 5 s, exponential, jitter 0.2, cap 300 s (ref evolution-api.md §6.4; §11 saw 5 s, 9.5 s).
+    # 2.3.0+: initial 5 s, exponential, jitter 0.2, cap 300 s (WEBHOOK_RETRY_* in env.config.ts 2.3.6;
+    # a real 2.3.6 server spaced attempts 5 s, 9.5 s).
     if 3.0 <= intervals[0] <= 9.0 and all(b >= a * 1.2 or b >= 240 for a, b in itertools.pairwise(intervals)):
         return "backoff"
     return "irregular"
@@ -500,7 +503,7 @@ def find_retries(deliveries: Sequence[Delivery]) -> RetryFinding:
 def by_events_suffix(event: str) -> str:
     """The path segment byEvents appends: ``messages.upsert`` → ``messages-upsert``.
 
-    Same result as the two steps in ref evolution-api.md §6.3 ([.-] → _ and upper, _ → - and lower)."""
+    Same result as the two steps in Evolution's webhook.controller.ts ([.-] → _ and upper, _ → - and lower)."""
     return re.sub(r"[._-]", "-", event).lower()
 
 
@@ -580,7 +583,7 @@ _OFFSET_TOLERANCE_S = 300.0
 
 def analyze_lag(deliveries: Sequence[Delivery]) -> LagFinding:
     """Lag = received_at - data.messageTimestamp (UTC seconds). Also detect ``date_time`` being local wall
-    time labelled ``Z`` (ref evolution-api.md §6.6: ``new Date(Date.now() - tzoffset).toISOString()``)."""
+    time labelled ``Z`` (Evolution's channel.service.ts: ``new Date(Date.now() - tzoffset).toISOString()``)."""
     lags: list[float] = []
     offsets: Counter[int] = Counter()  # in quarter hours
     for d in deliveries:

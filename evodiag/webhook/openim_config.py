@@ -3,8 +3,8 @@
 Why: most "OpenIM never calls my webhook" reports are not network problems but configuration that the
 server reads and then ignores — online/offline hooks on 3.8.0/3.8.1, ``afterUserKickOff`` everywhere,
 ``failedContinue`` everywhere, a ``webhooks.yml`` edited inside a container whose environment overrides it.
-This module reproduces the effective configuration (file + ``IMENV_WEBHOOKS_*`` environment, ref openim.md
-§1) and turns the known traps into findings.
+This module reproduces the effective configuration (file + ``IMENV_WEBHOOKS_*`` environment)
+and turns the known traps into findings.
 
 The environment arrives as a plain dict: parsing ``.env`` or compose files is someone else's job.
 """
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from evodiag import boundedyaml
 
-# ref openim.md §1 table, in file order.
+# The keys of OpenIM v3.8.1 config/webhooks.yml, in file order.
 BEFORE_KEYS = (
     "beforeSendSingleMsg", "beforeUpdateUserInfoEx", "beforeSendGroupMsg", "beforeMsgModify",
     "beforeOfflinePush", "beforeOnlinePush", "beforeGroupOnlinePush", "beforeAddFriend",
@@ -38,11 +38,11 @@ AFTER_KEYS = (
     "afterJoinGroup", "afterSetGroupInfo", "afterSetGroupInfoEx", "afterRevokeMsg", "afterAddFriend",
     "afterAddFriendAgree", "afterDeleteFriend", "afterImportFriends", "afterRemoveBlack",
 )
-# ref openim.md §1: v3.8.2 adds allowedTypes/deniedTypes under these five (PR #2703, "Msg filter").
+# v3.8.2 adds allowedTypes/deniedTypes under these five (PR #2703, "Msg filter").
 TYPE_FILTER_KEYS = ("beforeSendSingleMsg", "afterSendSingleMsg", "beforeSendGroupMsg", "beforeMsgModify",
                     "afterSendGroupMsg")
 
-# ref openim.md §1 "Keys that never fire" (code-reading of each tag).
+# Keys that never fire (from reading the code of each tag).
 NEVER_CALLED: dict[str, tuple[str, ...]] = {
     "3.8.0": ("afterUserOnline", "afterUserOffline", "afterUserKickOff", "afterGroupMsgRevoke",
               "beforeAddBlack", "afterRemoveBlack"),
@@ -50,9 +50,9 @@ NEVER_CALLED: dict[str, tuple[str, ...]] = {
     "3.8.2+": ("afterUserKickOff", "afterGroupMsgRevoke"),
 }
 
-DEFAULT_URL = "http://127.0.0.1:10006/callbackExample"  # ref openim.md §1, line 1 of webhooks.yml
-HTTP_CLIENT_CAP_S = 15  # ref openim.md §2 "Timeouts": shared http.Client Timeout 15 s (code-reading)
-ENV_PREFIX = "IMENV_WEBHOOKS_"  # ref openim.md §1 "Environment overrides"
+DEFAULT_URL = "http://127.0.0.1:10006/callbackExample"  # line 1 of webhooks.yml
+HTTP_CLIENT_CAP_S = 15  # shared http.Client Timeout 15 s (from the code)
+ENV_PREFIX = "IMENV_WEBHOOKS_"  # environment overrides
 
 # Go's strconv.ParseBool, which the weakly typed decode of an env string into a bool uses.
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
@@ -123,7 +123,7 @@ def _canonical_key(name: str) -> str | None:
 
 def _as_bool(value: Any, where: str, source: str) -> bool:
     if value is None:
-        return False  # `failedContinue:` left empty decodes to false (ref openim.md §1, beforeAddBlack)
+        return False  # `failedContinue:` left empty decodes to false (beforeAddBlack in webhooks.yml)
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -232,14 +232,14 @@ def load_webhooks_yaml(path: str | Path, *, env: Mapping[str, str] | None = None
 
 def _split_env_list(value: str) -> list[str]:
     # viper's decoder turns a string into a slice by splitting on "," (StringToSliceHookFunc(",")), so a
-    # JSON-looking list keeps its brackets and quotes: '["1","2"]' → ['["1"', '"2"]'] (ref openim.md §5
-    # #3321, root cause UNVERIFIED; this is the likely mechanism).
+    # JSON-looking list keeps its brackets and quotes: '["1","2"]' → ['["1"', '"2"]'] (likely the
+    # mechanism behind https://github.com/openimsdk/open-im-server/issues/3321; its root cause is not confirmed).
     return [] if value == "" else value.split(",")
 
 
 def apply_env_overrides(config: WebhooksConfig, env: Mapping[str, str]) -> None:
     """Apply viper ``AutomaticEnv`` overrides: key ``afterUserOnline.enable`` ↔ env
-    ``IMENV_WEBHOOKS_AFTERUSERONLINE_ENABLE`` (upper case, ``.`` → ``_``; ref openim.md §1)."""
+    ``IMENV_WEBHOOKS_AFTERUSERONLINE_ENABLE`` (upper case, ``.`` → ``_``)."""
     by_env: dict[str, tuple[str, str | None]] = {f"{ENV_PREFIX}URL": ("url", None)}
     for name in config.hooks:
         for field_key, field_attr in _FIELDS.items():
@@ -298,8 +298,7 @@ def _parse_version(text: str) -> tuple[int, int, int] | None:
 
 def detect_version(config: WebhooksConfig | None = None, explicit: str | None = None) -> VersionGuess:
     """Explicit version (image tag, ``[version:3.8.1]`` log line, ``version/version`` file) wins; else the
-    ``allowedTypes``/``deniedTypes`` fingerprint. No 3.8.x exposes its version over HTTP (ref openim.md §1,
-    §4)."""
+    ``allowedTypes``/``deniedTypes`` fingerprint. No 3.8.x exposes its version over HTTP."""
     if explicit:
         v = _parse_version(explicit)
         if v is not None:
@@ -385,7 +384,7 @@ def check_webhooks_config(config: WebhooksConfig, *, version: str | None = None,
     findings: list[ConfigFinding] = []
     hooks = config.hooks
 
-    # Online/offline on 3.8.0/3.8.1 (ref openim.md §3 "evodiag rule").
+    # Online/offline on 3.8.0/3.8.1 (https://github.com/openimsdk/open-im-server/pull/2716).
     online_offline = [n for n in ("afterUserOnline", "afterUserOffline") if hooks[n].enable]
     if online_offline:
         names = " and ".join(online_offline)
@@ -433,7 +432,7 @@ def check_webhooks_config(config: WebhooksConfig, *, version: str | None = None,
         findings.append(ConfigFinding(f"openim.{name}_never_sent", "warn", message,
                                       f"do not rely on {name}", ("https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml",)))
 
-    # failedContinue (ref openim.md §2 "Sync vs async", #3808).
+    # failedContinue (https://github.com/openimsdk/open-im-server/issues/3808).
     before_on = [h for h in hooks.values() if h.kind == "before" and h.enable]
     if before_on:
         misleading = [h.name for h in before_on if h.failed_continue]

@@ -1,8 +1,8 @@
 """Emulated Evolution API (WhatsApp HTTP gateway) for the test lab.
 
 Reproduces the real server's routes, guards, status codes and bodies per version (1.7.x/1.8.x = v1, 2.x = v2),
-its outbound webhooks and the calls it makes to Chatwoot. Facts and citations: /work/shared/reference/
-evolution-api.md and chatwoot.md (``ref §N`` in comments).
+its outbound webhooks and the calls it makes to Chatwoot. Facts and citations: the developers'
+Evolution API and Chatwoot reference notes (``ref §N`` in comments).
 
 Modules, bottom up: ``model`` (instance records), ``state`` (the state store: server config, instances,
 records), ``payloads`` (bodies, validation), ``outbound`` (webhook delivery), ``chatwoot_sync`` (calls to
