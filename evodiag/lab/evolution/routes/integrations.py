@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from evodiag.httpserver import Request, Response
 from evodiag.lab.evolution import guards
+from evodiag.lab.evolution.model import Instance
 from evodiag.lab.evolution.payloads import error, event_row
 from evodiag.lab.evolution.state import EvolutionState
 
@@ -33,13 +34,20 @@ EVENTS: dict[str, tuple[str, str, tuple[int, int, int]]] = {
 EMPTY_JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
+def _routed_instance(lab: EvolutionState, request: Request, instance: str,
+                     since: tuple[int, int, int]) -> Instance | Response:
+    """The instance behind an integration's find route, or the reply when the route or instance is not there:
+    Express 404s a route this version does not have, then the usual instance guards apply."""
+    if lab.is_v1 or lab.ver < since:
+        return error(404, [f"Cannot GET {request.path}"])
+    return guards.instance(lab, request, instance)
+
+
 def chatbot_find(route: str) -> Handler:
     switch, name, since = CHATBOTS[route]
 
     async def handler(lab: EvolutionState, request: Request, instance: str) -> Response:
-        if lab.is_v1 or lab.ver < since:
-            return error(404, [f"Cannot GET {request.path}"])
-        inst = guards.instance(lab, request, instance)
+        inst = _routed_instance(lab, request, instance, since)
         if isinstance(inst, Response):
             return inst
         if switch is not None and not lab.flag(switch):
@@ -53,9 +61,7 @@ def event_find(route: str) -> Handler:
     switch, key, since = EVENTS[route]
 
     async def handler(lab: EvolutionState, request: Request, instance: str) -> Response:
-        if lab.is_v1 or lab.ver < since:
-            return error(404, [f"Cannot GET {request.path}"])
-        inst = guards.instance(lab, request, instance)
+        inst = _routed_instance(lab, request, instance, since)
         if isinstance(inst, Response):
             return inst
         if not lab.flag(switch):
