@@ -67,6 +67,13 @@ def test_wheel_carries_every_catalog_file(wheel: Path) -> None:
     assert not missing, f"area files not in the wheel: {missing}"
 
 
+def test_wheel_carries_the_report_json_schema(wheel: Path) -> None:
+    """The JSON Schema of ``--format json`` ships with the package (issue 15), byte for byte the checkout's."""
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read("evodiag/report/schema/report.schema.json")
+    assert shipped == (Path(__file__).parent.parent / "evodiag/report/schema/report.schema.json").read_bytes()
+
+
 def test_installed_catalog_matches_the_checkout(installed: Path, tmp_path: Path) -> None:
     evodiag = installed / ("evodiag.exe" if os.name == "nt" else "evodiag")
     text = _run([str(evodiag), "catalog"], cwd=tmp_path)

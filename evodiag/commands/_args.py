@@ -17,7 +17,7 @@ from typing import Any
 from evodiag.config import OPTIONS, Option
 from evodiag.errors import UsageError
 
-FORMATS = ("text", "json", "junit", "markdown")
+FORMATS = ("text", "json", "junit", "markdown", "github")
 FAIL_ON = ("fail", "warn")
 
 

@@ -46,7 +46,7 @@ def run_params() -> list[inspect.Parameter]:
         opt("only", Optional[list[str]], None, "--only", help="Only this check id and what it requires"),
         opt("skip", Optional[list[str]], None, "--skip", help="Skip this check id (repeatable)"),
         opt("tags", Optional[list[str]], None, "--tags", help="Only checks with this tag"),
-        opt("format", str, "text", "--format", "-f", help="text | json | junit | markdown"),
+        opt("format", str, "text", "--format", "-f", help="text | json | junit | markdown | github"),
         opt("output", Optional[Path], None, "--output", "-o", help="Write the report to this file"),
         opt("fail_on", str, "fail", "--fail-on", help="Exit 1 at this level or worse: fail | warn"),
         opt("exit_zero", bool, False, "--exit-zero", help="Always exit 0 (report-only jobs)"),

@@ -85,7 +85,12 @@ def execute(settings: Settings, options: RunOptions, catalog: Catalog, *, show_p
         return asyncio.run(pipeline.run())
 
 
-def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool) -> str:
+def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool, fail_on: str = "fail") -> str:
+    if fmt == "github":
+        from evodiag.report import github
+
+        github.append_step_summary(report, redactor)
+        return github.render(report, redactor)
     if fmt == "json":
         from evodiag.report import json_report
 
@@ -93,7 +98,7 @@ def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool) ->
     if fmt == "junit":
         from evodiag.report import junit
 
-        return junit.render(report, redactor)
+        return junit.render(report, redactor, fail_on=fail_on)
     if fmt == "markdown":
         from evodiag.report import markdown
 
@@ -108,7 +113,7 @@ def emit(report: RunReport, args: RunArgs) -> None:
     redactor = common.redactor_for(report, shareable=fmt != "text")
     output = args.output
     if output:
-        rendered = render(report, fmt, redactor, verbose=args.verbose)
+        rendered = render(report, fmt, redactor, verbose=args.verbose, fail_on=args.fail_on)
         try:
             Path(output).write_text(rendered, encoding="utf-8")
         except OSError as exc:
@@ -120,7 +125,7 @@ def emit(report: RunReport, args: RunArgs) -> None:
 
         text.print_report(report, redactor, verbose=args.verbose)
     else:
-        sys.stdout.write(render(report, fmt, redactor, verbose=False))
+        sys.stdout.write(render(report, fmt, redactor, verbose=False, fail_on=args.fail_on))
     if args.debug and report.state.tracebacks:
         for check_id, tb in report.state.tracebacks.items():
             print(f"--- traceback for {check_id} ---\n{redactor.text(tb)}", file=sys.stderr)

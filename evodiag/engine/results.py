@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -22,6 +23,27 @@ class Status(str, Enum):
         return self in (Status.WARN, Status.FAIL, Status.ERROR)
 
 
+@dataclass(frozen=True)
+class Location:
+    """The file and line a finding points at (an ``.env`` or compose line): where the user edits, and what CI
+    annotations (``--format github``) attach the finding to."""
+
+    file: str
+    line: int
+
+    @classmethod
+    def parse(cls, text: object) -> Location | None:
+        """``path:line`` (or ``path:line: message``, an evidence line) -> a location; anything else -> None."""
+        match = _FILE_LINE.match(text) if isinstance(text, str) else None
+        return cls(match.group(1), int(match.group(2))) if match else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line}
+
+
+_FILE_LINE = re.compile(r"^([^\s:][^:\n]*):([1-9][0-9]*)(?::|$)")
+
+
 @dataclass
 class Outcome:
     """What a check concluded. Probes return one; the engine wraps it into a :class:`Result`."""
@@ -34,6 +56,7 @@ class Outcome:
     refs: tuple[Ref, ...] = ()
     notes: list[str] = field(default_factory=list)
     error_kind: str | None = None
+    location: Location | None = None
 
 
 @dataclass
@@ -54,6 +77,7 @@ class Result:
     duration_ms: float = 0.0
     exchanges: int = 0
     round_trips: int = 0
+    location: Location | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,4 +87,5 @@ class Result:
             "blocked_by": list(self.blocked_by), "evidence": list(self.evidence),
             "details": self.details, "refs": [r.to_dict() for r in self.refs], "notes": list(self.notes),
             "error_kind": self.error_kind, "duration_ms": round(self.duration_ms, 1),
+            "location": self.location.to_dict() if self.location else None,
         }

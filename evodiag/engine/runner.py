@@ -170,7 +170,8 @@ class Pipeline:
         return Result(
             id=check.id, stage=check.stage, title=check.title, severity=check.severity, status=outcome.status,
             message=outcome.message, remediation=outcome.remediation, evidence=outcome.evidence,
-            details=outcome.details, refs=outcome.refs, notes=outcome.notes, error_kind=outcome.error_kind, **extra,
+            details=outcome.details, refs=outcome.refs, notes=outcome.notes, error_kind=outcome.error_kind,
+            location=outcome.location, **extra,
         )
 
     def _precondition(self, check: Check, state: RunState) -> Result | None:

@@ -7,11 +7,12 @@ one status and one message, so the worst finding leads; the others stay visible 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from evodiag.engine.context import ProbeContext
-from evodiag.engine.results import Outcome, Status
+from evodiag.engine.results import Location, Outcome, Status
 
 _RANK = {Status.ERROR: 5, Status.FAIL: 4, Status.WARN: 3, Status.PASS: 2, Status.SKIP: 1}
 
@@ -45,4 +46,15 @@ def combine(ctx: ProbeContext, findings: list[Finding], *, fallback: Finding, no
     outcome.evidence = evidence
     outcome.notes = others + list(notes or [])
     outcome.details = dict(details or {})
+    outcome.location = location_of(lead)
     return outcome
+
+
+def location_of(finding: Finding) -> Location | None:
+    """The ``file:line`` a finding names as its ``origin`` (config findings do), or its first evidence line's.
+    Only a file that exists counts, so a ``host:port`` in a network finding is never taken for a line."""
+    for text in [finding.values.get("origin"), *finding.evidence]:
+        location = Location.parse(text)
+        if location and os.path.isfile(location.file):
+            return location
+    return None
