@@ -16,8 +16,12 @@ app = typer.Typer(
     # Plain click help: typer's rich help renderer alone costs more start-up time than typer itself.
     rich_markup_mode=None,
     no_args_is_help=True,
-    add_completion=False,
+    # typer's own --install-completion/--show-completion. Its completion code is part of `import typer` already;
+    # the shell scripts and shell detection run only when asked, so --help pays nothing for it (P2).
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # -h everywhere: subcommands and sub-apps inherit the root context's help option names.
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
 )
 
 
@@ -47,7 +51,7 @@ app.add_typer(webhook.webhook_app, name="webhook")
 
 def main() -> None:
     try:
-        app()
+        app(prog_name="evodiag")  # also under `python -m evodiag`: usage lines and _EVODIAG_COMPLETE match
     except BrokenPipeError:  # output cut short by a closed pipe, outside a command body (help, typer.echo)
         from evodiag.exitcodes import stdout_closed
 

@@ -25,21 +25,34 @@ class Option:
     help: str
     secret: bool = False
     kind: str = "str"  # "str" | "url" | "int" | "float" | "bool" | "paths" | "dns" (HOST[:PORT])
+    metavar: str = ""  # the --help placeholder, when the kind's (URL, PATH, SECONDS...) does not say it
 
     @property
     def env(self) -> str:
         return "EVODIAG_" + self.flag.lstrip("-").replace("-", "_").upper()
 
+    @property
+    def placeholder(self) -> str:
+        """What ``--help`` shows for the flag's value: ``URL``, ``PATH``, ``SECONDS``, ``KEY``..."""
+        return self.metavar or _PLACEHOLDERS.get(self.kind, "VALUE")
+
+
+_PLACEHOLDERS = {"url": "URL", "path": "PATH", "paths": "PATH", "float": "SECONDS", "int": "ID",
+                 "dns": "HOST[:PORT]"}
+
 
 OPTIONS: tuple[Option, ...] = (
     Option("evolution.url", "--evolution-url", "Evolution API base URL", kind="url"),
-    Option("evolution.api_key", "--evolution-api-key", "Evolution global API key or instance token", secret=True),
-    Option("evolution.instance", "--instance", "Evolution instance NAME (routes take the name, not the ID)"),
+    Option("evolution.api_key", "--evolution-api-key", "Evolution global API key or instance token", secret=True,
+           metavar="KEY"),
+    Option("evolution.instance", "--instance", "Evolution instance NAME (routes take the name, not the ID)",
+           metavar="NAME"),
     Option("chatwoot.url", "--chatwoot-url", "Chatwoot base URL", kind="url"),
     Option("chatwoot.token", "--chatwoot-token", "Chatwoot user access token (Profile > Access Token)",
-           secret=True),
+           secret=True, metavar="TOKEN"),
     Option("chatwoot.account_id", "--chatwoot-account-id", "Chatwoot account id", kind="int"),
-    Option("chatwoot.inbox", "--chatwoot-inbox", "Chatwoot inbox name (default: Evolution's nameInbox)"),
+    Option("chatwoot.inbox", "--chatwoot-inbox", "Chatwoot inbox name (default: Evolution's nameInbox)",
+           metavar="NAME"),
     Option("chatwoot.expect_pending", "--expect-pending", "New conversations are meant to start pending",
            kind="bool"),
     Option("chatwoot.expect_groups", "--expect-groups",
@@ -50,14 +63,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("webhook.listen_seconds", "--listen-seconds", "Listen for webhook deliveries for N seconds",
            kind="float"),
     Option("openim.url", "--openim-url", "OpenIM API base URL (port 10002)", kind="url"),
-    Option("openim.secret", "--openim-secret", "OpenIM share.yml secret", secret=True),
+    Option("openim.secret", "--openim-secret", "OpenIM share.yml secret", secret=True, metavar="SECRET"),
     Option("openim.config", "--openim-config", "OpenIM webhooks.yml path", kind="path"),
-    Option("openim.version", "--openim-version", "OpenIM server version, when it cannot be detected"),
+    Option("openim.version", "--openim-version", "OpenIM server version, when it cannot be detected",
+           metavar="VERSION"),
     Option("s3.endpoint", "--s3-endpoint", "S3/MinIO endpoint URL used for media", kind="url"),
     Option("files.env", "--env-file", "Evolution .env file to lint (repeatable)", kind="paths"),
     Option("files.compose", "--compose-file", "docker-compose.yml to lint (repeatable)", kind="paths"),
     Option("dns.server", "--dns-server", "Resolver HOST[:PORT] for DNS checks", kind="dns"),
-    Option("send.to", "--send-to", "WhatsApp number for the message round trip (needs --allow-send)"),
+    Option("send.to", "--send-to", "WhatsApp number for the message round trip (needs --allow-send)",
+           metavar="NUMBER"),
 )
 OPTIONS_BY_KEY = {opt.key: opt for opt in OPTIONS}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -55,10 +56,24 @@ def test_lab_serve_prints_a_working_command_and_stops_on_ctrl_c() -> None:
         assert httpx.get(evolution.group(1) + "/").json()["version"]
         command = next(line for line in lines if line.strip().startswith("evodiag check"))
         assert "--chatwoot-url" in command and "--evolution-api-key" in command
+        # Every flag the demo's run needs (--allow-send too), and the same settings as evodiag.yaml and exports,
+        # with the lab's keys marked as lab keys.
+        assert "--allow-send" in command and "--allow-connect" in command, command
+        assert re.search(r"^  evolution:$", text, re.M) and "# lab key" in text
+        assert re.search(r"^  export EVODIAG_EVOLUTION_API_KEY=\S+  # lab key", text, re.M)
+        # The printed command, run as printed, finds what `evodiag demo` finds in this scenario.
+        checked = evodiag(*shlex.split(command)[2:], "--format", "json")
+        demo = evodiag("demo", "--scenario", "bot-pending", "--format", "json")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+
+    def statuses(out: str) -> dict[str, str]:
+        return {r["id"]: r["status"] for r in json.loads(out)["results"]}
+
+    assert checked.returncode == demo.returncode == 1, checked.stderr
+    assert statuses(checked.stdout) == statuses(demo.stdout)
 
 
 def test_markdown_report_pseudonymises_phone_numbers_and_jids() -> None:

@@ -27,34 +27,41 @@ def target_params() -> list[inspect.Parameter]:
     params = []
     for opt in OPTIONS:
         flags = [opt.flag] if opt.kind != "bool" else [f"{opt.flag}/--no-{opt.flag.lstrip('-')}"]
+        metavar = None if opt.kind == "bool" else opt.placeholder
         params.append(_param(param_name(opt), _KIND_TYPES.get(opt.kind, Optional[str]),
-                             typer.Option(None, *flags, help=opt.help, show_default=False,
-                                          rich_help_panel="Targets")))
+                             typer.Option(None, *flags, help=f"{opt.help}  [env var: {opt.env}]", metavar=metavar,
+                                          show_default=False, rich_help_panel="Targets")))
     params.append(_param("config", Optional[Path], typer.Option(
-        None, "--config", help="Config file (default: ./evodiag.yaml)", rich_help_panel="Targets")))
+        None, "--config", metavar="PATH", help="Config file (default: ./evodiag.yaml)  [env var: EVODIAG_CONFIG]",
+        rich_help_panel="Targets")))
     return params
 
 
 def run_params() -> list[inspect.Parameter]:
-    def opt(name: str, annotation: Any, default: Any, *decls: str, help: str) -> inspect.Parameter:
-        return _param(name, annotation, typer.Option(default, *decls, help=help, rich_help_panel="Run"))
+    def opt(name: str, annotation: Any, default: Any, *decls: str, help: str, metavar: str | None = None
+            ) -> inspect.Parameter:
+        return _param(name, annotation, typer.Option(default, *decls, help=help, metavar=metavar,
+                                                     rich_help_panel="Run"))
 
     return [
-        opt("catalog", Optional[list[Path]], None, "--catalog",
+        opt("catalog", Optional[list[Path]], None, "--catalog", metavar="PATH",
             help="Extra catalog file (repeatable); adds or overrides checks by id"),
-        opt("stage", Optional[list[str]], None, "--stage", help="Only these stages (repeatable)"),
-        opt("only", Optional[list[str]], None, "--only", help="Only this check id and what it requires"),
-        opt("skip", Optional[list[str]], None, "--skip", help="Skip this check id (repeatable)"),
-        opt("tags", Optional[list[str]], None, "--tags", help="Only checks with this tag"),
-        opt("format", str, "text", "--format", "-f", help="text | json | junit | markdown | github"),
-        opt("output", Optional[Path], None, "--output", "-o", help="Write the report to this file"),
-        opt("fail_on", str, "fail", "--fail-on", help="Exit 1 at this level or worse: fail | warn"),
+        opt("stage", Optional[list[str]], None, "--stage", metavar="STAGE",
+            help="Only these stages (repeatable): config | auth | api | functional"),
+        opt("only", Optional[list[str]], None, "--only", metavar="ID",
+            help="Only this check id and what it requires (repeatable)"),
+        opt("skip", Optional[list[str]], None, "--skip", metavar="ID", help="Skip this check id (repeatable)"),
+        opt("tags", Optional[list[str]], None, "--tags", metavar="TAG", help="Only checks with this tag"),
+        opt("format", str, "text", "--format", "-f", metavar="FORMAT",
+            help="text | json | junit | markdown | github"),
+        opt("output", Optional[Path], None, "--output", "-o", metavar="PATH", help="Write the report to this file"),
+        opt("fail_on", str, "fail", "--fail-on", metavar="LEVEL", help="Exit 1 at this level or worse: fail | warn"),
         opt("exit_zero", bool, False, "--exit-zero", help="Always exit 0 (report-only jobs)"),
-        opt("timeout", Optional[float], None, "--timeout",
+        opt("timeout", Optional[float], None, "--timeout", metavar="SECONDS",
             help="Cap on every request, in seconds (default 10; checks may declare longer unless this is given)"),
-        opt("deadline", Optional[float], None, "--deadline",
+        opt("deadline", Optional[float], None, "--deadline", metavar="SECONDS",
             help="Bound on the whole run, in seconds (default 60 + --listen-seconds); then the report is printed"),
-        opt("concurrency", int, 0, "--concurrency", help="Max checks at once (0 = no limit)"),
+        opt("concurrency", int, 0, "--concurrency", metavar="N", help="Max checks at once (0 = no limit)"),
         opt("allow_connect", bool, False, "--allow-connect",
             help="Allow starting a WhatsApp connection attempt to produce a QR (evolution.qr)"),
         opt("allow_webhook_post", bool, False, "--allow-webhook-post",

@@ -14,7 +14,8 @@ from evodiag.commands._options import run_params, target_params, with_options
 
 @with_options(target_params(), run_params())
 def bundle(
-    output: Path = typer.Option(Path("evodiag-bundle.zip"), "--output", "-o", help="Zip file to write"),
+    output: Path = typer.Option(Path("evodiag-bundle.zip"), "--output", "-o", metavar="PATH",
+                                help="Zip file to write"),
     no_redact: bool = typer.Option(False, "--no-redact",
                                    help="Keep secrets and personal data verbatim (local use only; never share)"),
     **params: Any,

@@ -8,8 +8,8 @@ import typer
 
 
 def catalog(
-    extra: list[Path] | None = typer.Option(None, "--catalog", help="Extra catalog file (repeatable)"),
-    fmt: str = typer.Option("text", "--format", "-f", help="text | json"),
+    extra: list[Path] | None = typer.Option(None, "--catalog", metavar="PATH", help="Extra catalog file (repeatable)"),
+    fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text | json"),
 ) -> None:
     """List every check by stage, with what it requires and its side effects. Validates the catalog (exit 2)."""
     from evodiag.commands._run import guarded

@@ -15,11 +15,14 @@ from evodiag.commands._options import run_params, with_options
 
 @with_options(run_params())
 def demo(
-    scenario: Optional[str] = typer.Option(None, "--scenario", "-s", help="Lab scenario (default: healthy)"),
+    scenario: Optional[str] = typer.Option(None, "--scenario", "-s", metavar="NAME",
+                                           help="Lab scenario (default: healthy)"),
     list_scenarios: bool = typer.Option(False, "--list", help="List the scenarios and exit"),
-    evolution_version: Optional[str] = typer.Option(None, "--evolution-version", help="Emulated Evolution version"),
-    chatwoot_version: Optional[str] = typer.Option(None, "--chatwoot-version", help="Emulated Chatwoot version"),
-    locale: Optional[str] = typer.Option(None, "--locale", help="Chatwoot locale: en | pt_BR"),
+    evolution_version: Optional[str] = typer.Option(None, "--evolution-version", metavar="VERSION",
+                                                    help="Emulated Evolution version"),
+    chatwoot_version: Optional[str] = typer.Option(None, "--chatwoot-version", metavar="VERSION",
+                                                   help="Emulated Chatwoot version"),
+    locale: Optional[str] = typer.Option(None, "--locale", metavar="LOCALE", help="Chatwoot locale: en | pt_BR"),
     **params: Any,
 ) -> None:
     """Run `evodiag check` against the built-in lab (real servers on 127.0.0.1). Same formats and exit codes

@@ -8,9 +8,9 @@ import typer
 
 
 def explain(
-    check_id: str | None = typer.Argument(None, help="Check id, e.g. evolution.auth"),
+    check_id: str | None = typer.Argument(None, metavar="[ID]", help="Check id, e.g. evolution.auth"),
     list_all: bool = typer.Option(False, "--list", help="Explain every check"),
-    extra: list[Path] | None = typer.Option(None, "--catalog", help="Extra catalog file (repeatable)"),
+    extra: list[Path] | None = typer.Option(None, "--catalog", metavar="PATH", help="Extra catalog file (repeatable)"),
 ) -> None:
     """Print a check's doc, remediation (text, commands, links), known issues and triage signatures."""
     from evodiag.commands._run import guarded
@@ -27,11 +27,9 @@ def explain(
         if not check_id:
             raise UsageError("give a check id, or --list (see `evodiag catalog`)")
         if check_id not in cat.checks:
-            import difflib
+            from evodiag.suggest import unknown_check
 
-            close = difflib.get_close_matches(check_id, list(cat.checks), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else " (see `evodiag catalog`)"
-            raise UsageError(f"no check {check_id!r}{hint}")
+            raise UsageError(unknown_check(check_id, cat.checks))
         typer.echo(explain_text(cat, check_id))
         return 0
 

@@ -8,7 +8,7 @@ import typer
 
 
 def init(
-    path: Path = typer.Argument(Path("evodiag.yaml"), help="Where to write the template"),
+    path: Path = typer.Argument(Path("evodiag.yaml"), metavar="[PATH]", help="Where to write the template"),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file"),
 ) -> None:
     """Write a commented configuration template (secrets as ${ENV_VAR} references)."""

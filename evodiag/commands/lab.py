@@ -15,18 +15,22 @@ lab_app = typer.Typer(help="The built-in lab: emulated Evolution API, Chatwoot, 
 
 @lab_app.command("serve")
 def serve(
-    scenario: str = typer.Option("healthy", "--scenario", "-s", help="Lab scenario (see `evodiag demo --list`)"),
-    latency_ms: float = typer.Option(0, "--latency-ms", help="Delay every request by this many milliseconds"),
-    evolution_version: Optional[str] = typer.Option(None, "--evolution-version"),
-    chatwoot_version: Optional[str] = typer.Option(None, "--chatwoot-version"),
-    locale: Optional[str] = typer.Option(None, "--locale", help="Chatwoot locale: en | pt_BR"),
-    hostile: Optional[str] = typer.Option(None, "--hostile", help="Put a misbehaving server in front of Evolution, "
+    scenario: str = typer.Option("healthy", "--scenario", "-s", metavar="NAME",
+                                 help="Lab scenario (see `evodiag demo --list`)"),
+    latency_ms: float = typer.Option(0, "--latency-ms", metavar="MS",
+                                     help="Delay every request by this many milliseconds"),
+    evolution_version: Optional[str] = typer.Option(None, "--evolution-version", metavar="VERSION",
+                                                    help="Emulated Evolution version"),
+    chatwoot_version: Optional[str] = typer.Option(None, "--chatwoot-version", metavar="VERSION",
+                                                   help="Emulated Chatwoot version"),
+    locale: Optional[str] = typer.Option(None, "--locale", metavar="LOCALE", help="Chatwoot locale: en | pt_BR"),
+    hostile: Optional[str] = typer.Option(None, "--hostile", metavar="KIND",
+                                          help="Put a misbehaving server in front of Evolution, "
                                           "Chatwoot and OpenIM: html, invalid-json, shape-array, silent, drip, "
                                           "reset, redirect-loop, self-signed-tls, ... (see the README)"),
 ) -> None:
-    """Serve the lab until Ctrl-C; prints the URLs, keys, instance name and a ready-to-paste check command."""
-    import shlex
-
+    """Serve the lab until Ctrl-C; prints the URLs, keys, instance name and how to point evodiag at it: a
+    ready-to-paste check command, the same settings as an evodiag.yaml, and as export lines."""
     # Ctrl-C and SIGTERM (docker stop, systemd, a test harness) both end the lab the same way: servers closed,
     # temp folder removed. Blocking them before any server thread starts (threads inherit the mask) lets the
     # main thread take them with sigwait at once, instead of a signal handler waiting for a blocked wait().
@@ -35,6 +39,8 @@ def serve(
     if hostile is not None:
         _serve_hostile(hostile, stop_signals)
         _exit_now()
+    from evodiag.catalog.loader import load_catalog
+    from evodiag.lab.handoff import handoff_text
     from evodiag.lab.runtime import start_lab
     from evodiag.lab.scenarios import SCENARIOS
 
@@ -52,8 +58,7 @@ def serve(
         typer.echo("  (lab keys and tokens are throwaway values, printed so you can use them)")
         typer.echo(f"  evolution api key: {lab.settings_values['evolution.api_key']}")
         typer.echo(f"  chatwoot token:    {lab.settings_values['chatwoot.token']}")
-        typer.echo("\nRun:\n  evodiag check " + " ".join(shlex.quote(a) for a in lab.cli_args())
-                   + " --allow-connect --allow-webhook-post")
+        typer.echo("\n" + handoff_text(load_catalog(), lab.settings_values, lab.cli_args()), nl=False)
         typer.echo("\nCtrl-C to stop.")
         _wait_for_stop(stop_signals)
     _exit_now()

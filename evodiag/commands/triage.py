@@ -10,11 +10,13 @@ import typer
 
 
 def triage(
-    file: Optional[str] = typer.Argument(None, help="Ticket or log file; '-' (or nothing, when piped) reads stdin"),
-    format: str = typer.Option("text", "--format", "-f", help="text | json"),
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", help="Extra catalog file (repeatable)"),
-    max_evidence: int = typer.Option(3, "--max-evidence", help="Evidence lines kept per diagnosis"),
-    top: int = typer.Option(10, "--top", help="Show at most this many diagnoses (0 = all)"),
+    file: Optional[str] = typer.Argument(None, metavar="[FILE]",
+                                         help="Ticket or log file; '-' (or nothing, when piped) reads stdin"),
+    format: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text | json"),
+    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", metavar="PATH",
+                                                 help="Extra catalog file (repeatable)"),
+    max_evidence: int = typer.Option(3, "--max-evidence", metavar="N", help="Evidence lines kept per diagnosis"),
+    top: int = typer.Option(10, "--top", metavar="N", help="Show at most this many diagnoses (0 = all)"),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks (redacted) for internal errors"),
 ) -> None:
     """Match a support ticket or log (any size, any language; stdin or a file) against every check's

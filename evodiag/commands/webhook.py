@@ -70,9 +70,10 @@ def _text(analysis: WebhookAnalysis) -> str:
 
 @webhook_app.command()
 def analyze(
-    file: Path = typer.Argument(..., help="Capture JSONL from `evodiag webhook listen --out`"),
-    fmt: str = typer.Option("text", "--format", help="text or json"),
-    evolution_version: str = typer.Option("", "--evolution-version", help="Evolution version, for known issues"),
+    file: Path = typer.Argument(..., metavar="FILE", help="Capture JSONL from `evodiag webhook listen --out`"),
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text or json"),
+    evolution_version: str = typer.Option("", "--evolution-version", metavar="VERSION",
+                                          help="Evolution version, for known issues"),
 ) -> None:
     """Explain a capture. Exit 0 clean, 1 problems found, 2 unreadable file."""
     import json
@@ -95,7 +96,8 @@ def analyze(
     analysis = run_analysis(loaded.deliveries, malformed=loaded.malformed,
                             evolution_version=evolution_version or None)
     if fmt == "json":
-        typer.echo(json.dumps(_as_dict(analysis), indent=2, default=str))
+        # schema_version: the layout of this JSON, as in `check --format json`; bumped when a key changes meaning.
+        typer.echo(json.dumps({"schema_version": 1, **_as_dict(analysis)}, indent=2, default=str))
     else:
         typer.echo(_text(analysis))
     raise typer.Exit(1 if _problems(analysis) else 0)
@@ -116,10 +118,12 @@ def _table(receiver: Any, started: float) -> Any:
 
 @webhook_app.command()
 def listen(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0 to reach it from containers)"),
-    port: int = typer.Option(0, "--port", help="Port (0 = any free port)"),
-    out: Path = typer.Option(Path("deliveries.jsonl"), "--out", help="Capture file (JSONL, appended)"),
-    duration: float = typer.Option(0, "--duration", help="Stop after S seconds (0 = until Ctrl-C)"),
+    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS",
+                             help="Address to bind (0.0.0.0 to reach it from containers)"),
+    port: int = typer.Option(0, "--port", metavar="PORT", help="Port (0 = any free port)"),
+    out: Path = typer.Option(Path("deliveries.jsonl"), "--out", metavar="PATH", help="Capture file (JSONL, appended)"),
+    duration: float = typer.Option(0, "--duration", metavar="SECONDS",
+                                   help="Stop after this many seconds (0 = until Ctrl-C)"),
 ) -> None:
     """Receive webhooks, show counts by event, and print the analysis when stopped."""
     import sys

@@ -19,8 +19,9 @@ from evodiag.engine.context import ProbeContext, RunOptions, RunState
 from evodiag.engine.deadline import Deadline, default_deadline
 from evodiag.engine.http import HttpClient, origin
 from evodiag.engine.results import Outcome, Result, Status
-from evodiag.errors import CatalogError, EvodiagError, TargetError
+from evodiag.errors import CatalogError, EvodiagError, TargetError, UsageError
 from evodiag.probes.declare import ProbeSpec, UnknownProbe, resolve
+from evodiag.suggest import unknown_check
 
 Probe = Callable[[ProbeContext], Awaitable[Outcome]]
 ProgressHook = Callable[[str, Result | None], None]
@@ -75,9 +76,10 @@ def select(catalog: Catalog, options: RunOptions) -> list[Check]:
             if req not in needed:
                 needed.add(req)
                 frontier.append(req)
-    unknown = [i for i in options.only + options.skip if i not in catalog.checks]
-    if unknown:
-        raise CatalogError(f"unknown check id {unknown[0]!r} (see `evodiag catalog`)")
+    for flag, ids in (("--only", options.only), ("--skip", options.skip)):
+        unknown = [i for i in ids if i not in catalog.checks]
+        if unknown:
+            raise UsageError(unknown_check(unknown[0], catalog.checks, flag=flag))
     return [c for c in catalog.ordered() if c.id in needed]
 
 
