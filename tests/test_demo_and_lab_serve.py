@@ -62,7 +62,7 @@ def test_lab_serve_prints_a_working_command_and_stops_on_ctrl_c() -> None:
         assert re.search(r"^  evolution:$", text, re.M) and "# lab key" in text
         assert re.search(r"^  export EVODIAG_EVOLUTION_API_KEY=\S+  # lab key", text, re.M)
         # The printed command, run as printed, finds what `evodiag demo` finds in this scenario.
-        checked = evodiag(*shlex.split(command)[2:], "--format", "json")
+        checked = evodiag(*shlex.split(command)[1:], "--format", "json")  # evodiag check …
         demo = evodiag("demo", "--scenario", "bot-pending", "--format", "json")
     finally:
         proc.send_signal(signal.SIGINT)
