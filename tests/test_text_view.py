@@ -115,3 +115,22 @@ def test_wrapped_lines_keep_their_indentation_and_commands_stay_whole() -> None:
     assert url in wrapped(Line("see " + url, indent=4), 40)[-1]  # never cut mid-word
     command = "$ curl -X POST " + "x" * 200
     assert wrapped(Line(command, indent=6, wrap=False), 60) == ["      " + command]
+
+
+def test_explain_renders_sections_and_never_cuts_text() -> None:
+    from evodiag.catalog.loader import load_catalog
+    from evodiag.explain import explain_text
+
+    catalog = load_catalog()
+    out = explain_text(catalog, "chatwoot.inbox.webhook", width=80)
+    rows = out.splitlines()
+    headings = [r for r in rows if r and not r.startswith(" ") and r.endswith(":")]
+    assert headings == ["What it checks:", "Why it matters:", "Example:", "How to fix:",
+                        "What it can report, and the fix for each:", "Known issues:",
+                        "Triage signatures (evodiag triage):"]
+    assert all(len(r) <= 80 for r in rows if not r.lstrip().startswith("$ "))  # commands stay whole
+    flat = " ".join(out.split())
+    for diag in catalog.checks["chatwoot.inbox.webhook"].diagnoses:  # every message in full (was cut at 160)
+        if diag.status in ("fail", "warn", "error"):
+            assert " ".join(diag.message.split()) in flat
+    assert any(r.startswith("    change it (this changes your server") for r in rows)

@@ -13,23 +13,24 @@ from evodiag.report.summary import RootCause
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta", "skip": "dim",
           "blocked": "dim red"}
 DETAIL = 4  # indentation of everything under a finding
-COMMAND = DETAIL + 2
 
 
 def _ids(ids: list[str]) -> str:
     return ", ".join(ids)
 
 
-def fix_lines(rem: dict[str, Any] | None) -> list[Line]:
+def fix_lines(rem: dict[str, Any] | None, indent: int = DETAIL) -> list[Line]:
+    """A remediation (as :meth:`Remediation.to_dict` gives it): the text, the read-only commands, then the
+    change that fixes it, marked as one the user makes."""
     rem = rem or {}
     out: list[Line] = []
     if rem.get("text"):
-        out.append(Line("fix: " + rem["text"], indent=DETAIL, hang=5))
-    out.extend(Line(f"$ {cmd}", "cyan", indent=COMMAND, wrap=False) for cmd in rem.get("commands", []))
+        out.append(Line("fix: " + rem["text"], indent=indent, hang=5))
+    out.extend(Line(f"$ {cmd}", "cyan", indent=indent + 2, wrap=False) for cmd in rem.get("commands", []))
     if rem.get("changes"):
-        out.append(Line("change it (this changes your server; review, then paste):", "bold", indent=DETAIL))
-        out.extend(Line(f"$ {cmd}", "bold cyan", indent=COMMAND, wrap=False) for cmd in rem["changes"])
-    out.extend(Line(f"see {link}", "dim", indent=DETAIL) for link in rem.get("links", []))
+        out.append(Line("change it (this changes your server; review, then paste):", "bold", indent=indent))
+        out.extend(Line(f"$ {cmd}", "bold cyan", indent=indent + 2, wrap=False) for cmd in rem["changes"])
+    out.extend(Line(f"see {link}", "dim", indent=indent) for link in rem.get("links", []))
     return out
 
 
