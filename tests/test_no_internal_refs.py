@@ -12,68 +12,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "evodiag"
-INTERNAL = re.compile(r"§|shared/reference|/work/")
+# A note section ("§6.5"), the notes' file names, their citation keys ("R@2.3.6:src/…", "CW@4.10.1:app/…") or
+# their location on a developer machine.
+INTERNAL = re.compile(r"§|shared/reference|/work/|\b(?:evolution-api|chatwoot|openim|field-failure-modes|anchors-cli)"
+                      r"\.md\b|\b(?:R|CW|EVO)@\d")
 MACHINE_PATH = re.compile(r"shared/reference|/work/")
-
-
-# Comments and docstrings here still cite note sections ("ref §6.4"); issue 12 asks for upstream links there
-# too. Shrink this list as files are converted; a file not on it must be free of "§" everywhere.
-NOT_YET_CONVERTED = frozenset({
-    "evodiag/envfiles/compose.py",
-    "evodiag/envfiles/images.py",
-    "evodiag/envfiles/known.py",
-    "evodiag/lab/chatwoot/__init__.py",
-    "evodiag/lab/chatwoot/auth.py",
-    "evodiag/lab/chatwoot/filters.py",
-    "evodiag/lab/chatwoot/model.py",
-    "evodiag/lab/chatwoot/operations.py",
-    "evodiag/lab/chatwoot/rails.py",
-    "evodiag/lab/chatwoot/routes/contacts.py",
-    "evodiag/lab/chatwoot/routes/conversations.py",
-    "evodiag/lab/chatwoot/routes/inboxes.py",
-    "evodiag/lab/chatwoot/routes/server.py",
-    "evodiag/lab/chatwoot/state.py",
-    "evodiag/lab/chatwoot/texts.py",
-    "evodiag/lab/chatwoot/views.py",
-    "evodiag/lab/chatwoot/webhooks.py",
-    "evodiag/lab/evolution/__init__.py",
-    "evodiag/lab/evolution/app.py",
-    "evodiag/lab/evolution/chatwoot_sync.py",
-    "evodiag/lab/evolution/guards.py",
-    "evodiag/lab/evolution/model.py",
-    "evodiag/lab/evolution/outbound.py",
-    "evodiag/lab/evolution/payloads.py",
-    "evodiag/lab/evolution/routes/chatwoot.py",
-    "evodiag/lab/evolution/routes/instance.py",
-    "evodiag/lab/evolution/routes/message.py",
-    "evodiag/lab/evolution/routes/server.py",
-    "evodiag/lab/evolution/routes/webhook.py",
-    "evodiag/lab/evolution/settings.py",
-    "evodiag/lab/evolution/state.py",
-    "evodiag/lab/evolution/whatsapp.py",
-    "evodiag/lab/openim.py",
-    "evodiag/lab/runtime.py",
-    "evodiag/netinfo/classify.py",
-    "evodiag/netinfo/urls.py",
-    "evodiag/probes/callgraph.py",
-    "evodiag/probes/chatwoot.py",
-    "evodiag/probes/chatwoot_sync.py",
-    "evodiag/probes/chatwoot_webhook.py",
-    "evodiag/probes/configlint.py",
-    "evodiag/probes/evolution.py",
-    "evodiag/probes/evolution_instance.py",
-    "evodiag/probes/evolution_integrations.py",
-    "evodiag/webhook/capture.py",
-})
 
 
 def catalog_files() -> list[Path]:
     return [ROOT / "checks.yaml", *sorted((ROOT / "checks").glob("*.yaml"))]
 
 
-def internal_lines(path: Path, pattern: re.Pattern[str] = INTERNAL) -> list[str]:
+def internal_lines(path: Path, pattern: re.Pattern[str] = INTERNAL, base: Path = ROOT) -> list[str]:
     text = path.read_text(encoding="utf-8")
-    return [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+    return [f"{path.relative_to(base)}:{n}: {line.strip()}"
             for n, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
 
 
@@ -108,18 +60,11 @@ def test_no_package_file_names_a_machine_path() -> None:
     assert not found, "paths outside the repository in the package:\n" + "\n".join(found)
 
 
-def test_converted_package_files_cite_no_note_sections() -> None:
-    """Outside NOT_YET_CONVERTED, no '§' even in comments and docstrings (new files start clean)."""
-    found = [hit for path in sorted(PACKAGE.rglob("*.py"))
-             if str(path.relative_to(ROOT)) not in NOT_YET_CONVERTED for hit in internal_lines(path)]
+def test_no_package_file_cites_the_notes() -> None:
+    """Every package file, comments and docstrings included: a comment cites the upstream issue or tagged source
+    line (or nothing), never a note section a reader cannot open."""
+    found = [hit for path in sorted(PACKAGE.rglob("*.py")) for hit in internal_lines(path)]
     assert not found, "internal references in the package:\n" + "\n".join(found)
-
-
-def test_not_yet_converted_list_is_current() -> None:
-    """An entry whose file no longer cites a section must leave the list, so the list cannot hide regressions."""
-    stale = sorted(name for name in NOT_YET_CONVERTED
-                   if not (ROOT / name).exists() or not internal_lines(ROOT / name))
-    assert not stale, "remove from NOT_YET_CONVERTED: " + ", ".join(stale)
 
 
 def test_no_printable_string_cites_internal_notes() -> None:
@@ -133,3 +78,13 @@ def test_the_detector_sees_an_internal_reference(tmp_path: Path) -> None:
     planted.write_text('"""Docstrings are not scanned: evolution-api.md §1."""\nOK = "fine"\n'
                        'TEXT = "see evolution-api.md §6.5"\n', encoding="utf-8")
     assert internal_string_literals(planted, tmp_path) == ["planted.py:3: 'see evolution-api.md §6.5'"]
+
+
+def test_the_line_scan_sees_every_form_of_internal_citation(tmp_path: Path) -> None:
+    """Comments are scanned line by line: a section, a note's name and a citation key are each caught."""
+    planted = tmp_path / "planted.py"
+    planted.write_text("# ref §6.5\n# see chatwoot.md\n# R@2.3.6:src/main.ts#L110\n# CW@4.10.1:app/x.rb\n"
+                       "# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/main.ts#L110\n"
+                       "# mail R@x, README.md, OR@1\n", encoding="utf-8")
+    hits = [hit.split(":")[1] for hit in internal_lines(planted, base=tmp_path)]
+    assert hits == ["1", "2", "3", "4"]

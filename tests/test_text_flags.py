@@ -72,3 +72,24 @@ def test_quiet_verbose_and_their_contradiction(url: str) -> None:
     assert proc.returncode == 2 and "contradict" in proc.stderr
     proc = run(url, "--color", "sometimes")
     assert proc.returncode == 2 and "--color must be one of auto, always, never" in proc.stderr
+
+
+def test_skips_are_grouped_by_their_first_reason_and_never_blamed_on_an_unrelated_root_cause() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on: chatwoot.reachable errors
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVODIAG_")}
+    proc = subprocess.run([sys.executable, "-m", "evodiag", "check", "--chatwoot-url", f"http://127.0.0.1:{port}",
+                           "-v"], capture_output=True, text=True, timeout=60, env={**env, "COLUMNS": "160"})
+    rows = proc.stdout.splitlines()
+    # chatwoot.groups also needs Evolution, which was not given: that is why it skipped, not chatwoot.reachable
+    assert rows[0] == "✘ 1 root cause: chatwoot.reachable — blocks 6 checks", proc.stdout
+    skipped = rows[rows.index("skipped"):]
+    reason = skipped.index("  not applicable: no Evolution URL given — pass --evolution-url")
+    ids = skipped[reason + 1:][: next(i for i, r in enumerate(skipped[reason + 1:])
+                                    if not r.startswith("      "))]
+    listed = " ".join(ids)
+    assert "chatwoot.groups" in listed and "evolution.auth" in listed
+    assert "which was skipped" not in proc.stdout  # the chain of "requires X, which was skipped" is said once

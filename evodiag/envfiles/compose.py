@@ -1,7 +1,7 @@
 """Read a docker-compose file the way ``docker compose`` would build each container's environment.
 
-Why: most Evolution API / Chatwoot problems are configuration (evolution-api.md §5.3–5.4, §6.4;
-chatwoot.md §6), and the compose file plus its ``env_file``s is where that configuration lives. Each effective
+Why: most Evolution API / Chatwoot problems are configuration (CHATWOOT_ENABLED, SERVER_URL, the global
+webhook, FRONTEND_URL), and the compose file plus its ``env_file``s is where that configuration lives. Each effective
 variable keeps the ``file:line`` it came from, so a finding can say "docker-compose.yml:14" or ".env:3".
 
 Decisions (compose semantics as evodiag models them):

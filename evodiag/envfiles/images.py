@@ -1,8 +1,8 @@
 """Guess which product and version a container image is, from its reference alone.
 
-Why from the tag: OpenIM 3.8.x exposes no version over HTTP (openim.md TL;DR), and a compose file is often all
+Why from the tag: OpenIM 3.8.x exposes no version over HTTP, and a compose file is often all
 evodiag has before anything is reachable. The tag is a hint, not proof (``latest``, retagged mirrors), so
-callers should prefer a live ``GET /`` version for Evolution API (evolution-api.md §3).
+callers should prefer a live ``GET /`` version for Evolution API.
 """
 
 from __future__ import annotations

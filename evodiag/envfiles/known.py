@@ -1,10 +1,11 @@
 """Environment variable names Evolution API reads, known wrong names, and known default API keys.
 
 Why a curated list: a misspelt variable is silently ignored by Evolution API (it falls back to a default),
-so "401 with the right key" is often a wrong name (#1708). A did-you-mean lint needs the real names. The list
-is kept honest: names in ``REFERENCE_NAMES`` are cited from the developers' Evolution API reference notes; names in
-``COMMONLY_DOCUMENTED_NAMES`` appear in Evolution API's published ``.env.example``/docs but are not (yet)
-backed by the reference notes. ``KNOWN_PREFIXES`` are families the reference describes by pattern
+so "401 with the right key" is often a wrong name (https://github.com/evolution-foundation/evolution-api/issues/1708).
+A did-you-mean lint needs the real names. The list is kept honest: names in ``REFERENCE_NAMES`` were read in
+Evolution API's source (where, in the trailing comment); names in ``COMMONLY_DOCUMENTED_NAMES`` appear in
+Evolution API's published ``.env.example``/docs but were not (yet) traced in the source.
+``KNOWN_PREFIXES`` are families the source reads by pattern
 (``DATABASE_*``, ``CACHE_*``, ``WEBHOOK_EVENTS_*``); a lint should treat names under them as "not
 checked", not as unknown.
 """
@@ -16,40 +17,42 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Cited from evolution-api.md (section in the trailing comment).
+# Read in Evolution API's source; "v2 L<n>" / "v1 L<n>" are lines of src/config/env.config.ts at
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/config/env.config.ts (v2) and
+# https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/config/env.config.ts (v1).
 REFERENCE_NAMES: frozenset[str] = frozenset(
     {
-        "AUTHENTICATION_API_KEY",  # §2.1 global key (default 'BQYHJGJHJ')
-        "AUTHENTICATION_TYPE",  # §2.1 v1 only: apikey | jwt
-        "AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES",  # §4.2, §6.6
-        "DOCKER_ENV",  # §2.1 v1 reads env vars only when DOCKER_ENV=true
-        "DATABASE_ENABLED",  # §2.1 v1.8 (MongoDB)
-        "DATABASE_SAVE_DATA_INSTANCE",  # §2.1 v2
-        "DATABASE_CONNECTION_CLIENT_NAME",  # §3, §4.2
-        "SERVER_URL",  # §5.4 (no default in v2 → "undefined/chatwoot/webhook/x")
-        "SERVER_DISABLE_DOCS",  # §3
-        "SERVER_DISABLE_MANAGER",  # §3
-        "CONFIG_SESSION_PHONE_VERSION",  # §3, §8
-        "QRCODE_LIMIT",  # §4.4 (default 30)
-        "CHATWOOT_ENABLED",  # §5.3 v2 only, default false
-        "CHATWOOT_MESSAGE_READ",  # §5.3
-        "CHATWOOT_MESSAGE_DELETE",  # §5.3
-        "CHATWOOT_BOT_CONTACT",  # §5.3 (2.1.0+)
-        "CHATWOOT_IMPORT_DATABASE_CONNECTION_URI",  # §5.3
-        "CHATWOOT_IMPORT_PLACEHOLDER_MEDIA_MESSAGE",  # §5.3
-        "WEBHOOK_GLOBAL_URL",  # §6.4
-        "WEBHOOK_GLOBAL_ENABLED",  # §6.4
-        "WEBHOOK_GLOBAL_WEBHOOK_BY_EVENTS",  # §6.4
-        "WEBHOOK_EVENTS_MESSAGES_UPSERT",  # §6.4 example of WEBHOOK_EVENTS_<EVENT>
-        "WEBHOOK_EVENTS_GROUPS_UPDATE",  # §6.4 (read for GROUP_UPDATE)
-        "WEBHOOK_REQUEST_TIMEOUT_MS",  # §6.4 2.3.0+
-        "WEBHOOK_RETRY_MAX_ATTEMPTS",  # §6.4 2.3.0+
-        "WEBHOOK_RETRY_INITIAL_DELAY_SECONDS",  # §6.4 2.3.0+
-        "WEBHOOK_RETRY_USE_EXPONENTIAL_BACKOFF",  # §6.4 2.3.0+
-        "WEBHOOK_RETRY_MAX_DELAY_SECONDS",  # §6.4 2.3.0+
-        "WEBHOOK_RETRY_JITTER_FACTOR",  # §6.4 2.3.0+
-        "WEBHOOK_RETRY_NON_RETRYABLE_STATUS_CODES",  # §6.4 2.3.0+
-        "TZ",  # §6.6 (v1 Dockerfile sets TZ=America/Sao_Paulo)
+        "AUTHENTICATION_API_KEY",  # global key, default 'BQYHJGJHJ' (v2 L869, v1 L475)
+        "AUTHENTICATION_TYPE",  # v1 only: apikey | jwt (v1 L473)
+        "AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES",  # fetchInstances fields and the webhook `apikey`
+        "DOCKER_ENV",  # v1 reads env vars only when DOCKER_ENV=true (v1 L255)
+        "DATABASE_ENABLED",  # v1.8 (MongoDB): instance tokens on fetchInstances
+        "DATABASE_SAVE_DATA_INSTANCE",  # v2: instance tokens on fetchInstances (src/api/guards/auth.guard.ts)
+        "DATABASE_CONNECTION_CLIENT_NAME",  # clientName of GET /, filters fetchInstances
+        "SERVER_URL",  # no default in v2 (v2 L462) → "undefined/chatwoot/webhook/x"
+        "SERVER_DISABLE_DOCS",  # drops `swagger` from GET /
+        "SERVER_DISABLE_MANAGER",  # drops `manager` from GET /
+        "CONFIG_SESSION_PHONE_VERSION",  # WhatsApp Web version (2.3.0; 2.3.6 fetches it itself)
+        "QRCODE_LIMIT",  # default 30
+        "CHATWOOT_ENABLED",  # v2 only, default false (v2 L812-L825)
+        "CHATWOOT_MESSAGE_READ",  # v2 L812-L825
+        "CHATWOOT_MESSAGE_DELETE",  # v2 L812-L825
+        "CHATWOOT_BOT_CONTACT",  # 2.1.0+ (v2 L812-L825)
+        "CHATWOOT_IMPORT_DATABASE_CONNECTION_URI",  # v2 L812-L825
+        "CHATWOOT_IMPORT_PLACEHOLDER_MEDIA_MESSAGE",  # v2 L812-L825
+        "WEBHOOK_GLOBAL_URL",  # v2 L747-L797
+        "WEBHOOK_GLOBAL_ENABLED",  # v2 L747-L797
+        "WEBHOOK_GLOBAL_WEBHOOK_BY_EVENTS",  # v2 L747-L797
+        "WEBHOOK_EVENTS_MESSAGES_UPSERT",  # example of WEBHOOK_EVENTS_<EVENT> (v2 L747-L797)
+        "WEBHOOK_EVENTS_GROUPS_UPDATE",  # read for GROUP_UPDATE (v2 L747-L797)
+        "WEBHOOK_REQUEST_TIMEOUT_MS",  # 2.3.0+ (v2 L747-L797)
+        "WEBHOOK_RETRY_MAX_ATTEMPTS",  # 2.3.0+ (v2 L747-L797)
+        "WEBHOOK_RETRY_INITIAL_DELAY_SECONDS",  # 2.3.0+ (v2 L747-L797)
+        "WEBHOOK_RETRY_USE_EXPONENTIAL_BACKOFF",  # 2.3.0+ (v2 L747-L797)
+        "WEBHOOK_RETRY_MAX_DELAY_SECONDS",  # 2.3.0+ (v2 L747-L797)
+        "WEBHOOK_RETRY_JITTER_FACTOR",  # 2.3.0+ (v2 L747-L797)
+        "WEBHOOK_RETRY_NON_RETRYABLE_STATUS_CODES",  # 2.3.0+ (v2 L747-L797)
+        "TZ",  # the v1 Dockerfile sets TZ=America/Sao_Paulo; webhook date_time is local time
     }
 )
 
@@ -143,14 +146,15 @@ SOURCE_2_3_6_NAMES: frozenset[str] = frozenset(
 
 EVOLUTION_ENV_NAMES: frozenset[str] = REFERENCE_NAMES | COMMONLY_DOCUMENTED_NAMES | SOURCE_2_3_6_NAMES
 
-# Families described by pattern: WEBHOOK_EVENTS_<EVENT> and WEBHOOK_RETRY_* (§6.4), DATABASE_* (§2.1, §4.2),
+# Families described by pattern: WEBHOOK_EVENTS_<EVENT> and WEBHOOK_RETRY_* (v2 L747-L797), DATABASE_*,
 # CACHE_* and S3_* (commonly documented), and the per-event switches of RabbitMQ, NATS, Kafka, Pusher and SQS.
 KNOWN_PREFIXES: tuple[str, ...] = ("WEBHOOK_EVENTS_", "WEBHOOK_RETRY_", "DATABASE_", "CACHE_", "S3_",
                                    # per-event switches of the other transports (env.config.ts at 2.3.6)
                                    "RABBITMQ_EVENTS_", "NATS_EVENTS_", "KAFKA_EVENTS_", "PUSHER_EVENTS_",
                                    "SQS_GLOBAL_")
 
-# Names Chatwoot reads that identify a Chatwoot service (chatwoot.md §6, §9; SECRET_KEY_BASE is Rails').
+# Names Chatwoot reads that identify a Chatwoot service (FRONTEND_URL builds attachment URLs; SECRET_KEY_BASE
+# is Rails').
 CHATWOOT_MARKER_NAMES: frozenset[str] = frozenset({"FRONTEND_URL", "SECRET_KEY_BASE"})
 
 # Names whose presence identifies an Evolution API service.
@@ -166,7 +170,7 @@ EVOLUTION_MARKER_NAMES: frozenset[str] = frozenset(
     }
 )
 
-# OpenIM reads webhook config from IMENV_WEBHOOKS_* (openim.md §1); any IMENV_ name marks OpenIM.
+# OpenIM reads webhook config from IMENV_WEBHOOKS_* (viper env prefix); any IMENV_ name marks OpenIM.
 OPENIM_MARKER_PREFIX = "IMENV_"
 
 
@@ -182,9 +186,12 @@ class WrongName:
 WRONG_NAMES: dict[str, WrongName] = {
     w.name: w
     for w in (
-        WrongName("API_KEY_GLOBAL", "AUTHENTICATION_API_KEY", "#1708: not read; global key stays default"),
-        WrongName("AUTH_ENABLED", "AUTHENTICATION_API_KEY", "#1708: not read by Evolution API"),
-        WrongName("GLOBAL_API_KEY", "AUTHENTICATION_API_KEY", "#1708: not read by Evolution API"),
+        WrongName("API_KEY_GLOBAL", "AUTHENTICATION_API_KEY",
+                  "the global key stays at its default; https://github.com/evolution-foundation/evolution-api/issues/1708"),
+        WrongName("AUTH_ENABLED", "AUTHENTICATION_API_KEY",
+                  "see https://github.com/evolution-foundation/evolution-api/issues/1708"),
+        WrongName("GLOBAL_API_KEY", "AUTHENTICATION_API_KEY",
+                  "see https://github.com/evolution-foundation/evolution-api/issues/1708"),
         WrongName(
             "CHATWOOT_IMPORT_DATABASE_PLACEHOLDER_MEDIA_MESSAGE",
             "CHATWOOT_IMPORT_PLACEHOLDER_MEDIA_MESSAGE",
@@ -194,10 +201,10 @@ WRONG_NAMES: dict[str, WrongName] = {
 }
 
 
-# Publicly known default API keys (evolution-api.md §2.1): a server using one is open to anyone.
+# Publicly known default API keys: a server using one is open to anyone.
 DEFAULT_API_KEYS: dict[str, str] = {
-    "B6D711FCDE4D4FD5936544120E713976": "v1 Dockerfile and Docker/.env.example (R@1.8.2)",
-    "429683C4C977415CAAFCCE10F7D57E11": "v2 .env.example (R@2.3.6)",
+    "B6D711FCDE4D4FD5936544120E713976": "v1 Dockerfile and Docker/.env.example (1.8.2)",
+    "429683C4C977415CAAFCCE10F7D57E11": "v2 .env.example (2.3.6)",
     "BQYHJGJHJ": "code default when AUTHENTICATION_API_KEY is unset",
 }
 

@@ -1,7 +1,8 @@
 """An emulated OpenIM Server 3.8.1 / 3.8.2: admin token API and the webhook callbacks it sends.
 
 Why: the most reported OpenIM webhook bug — afterUserOnline/afterUserOffline never arriving — depends only
-on the server version (ref openim.md §3). This lab lets evodiag's probes and the webhook receiver be
+on the server version (https://github.com/openimsdk/open-im-server/issues/2912, fixed in 3.8.2 by
+https://github.com/openimsdk/open-im-server/pull/2716). This lab lets evodiag's probes and the webhook receiver be
 tested against both behaviours without a real OpenIM: on "3.8.1" a user session produces no callback at
 all, on "3.8.2" it produces the exact requests the msggateway sends.
 
@@ -9,9 +10,11 @@ Fidelity notes (what is exact, what is modelled):
 
 * Callback requests: ``POST {url}/{callbackCommand}``, headers ``operationID`` and
   ``Content-Type: application/json; charset=utf-8``, body as Go's ``json.Encoder`` writes it (compact,
-  HTML-escaped, trailing newline), field order of the Go structs (ref openim.md §2).
+  HTML-escaped, trailing newline), field order of the Go structs
+  (https://github.com/openimsdk/open-im-server/blob/v3.8.2/pkg/callbackstruct/common.go).
 * ``/auth/get_admin_token``: HTTP 200 always, envelope ``{"errCode","errMsg","errDlt","data"}``
-  (ref openim.md §4). ``errDlt`` strings follow openimsdk/tools' ``WrapMsg`` form ``"<msg>: <code> <Name>"``
+  (``apiresp.GinError`` in openimsdk/tools). ``errDlt`` strings follow openimsdk/tools' ``WrapMsg`` form
+  ``"<msg>: <code> <Name>"``
   — exact for the operationID middleware (code-reading), UNVERIFIED for errors that cross the auth RPC.
 * Message-callback field *values* other than names and order (serverMsgID format, status, msgFrom) are
   illustrative (UNVERIFIED).
@@ -35,24 +38,26 @@ import httpx
 from evodiag.httpserver import Request, Response
 from evodiag.lab.base import LabApp
 
-# ref openim.md §2: constant.PlatformIDToName.
+# constant.PlatformIDToName (openimsdk/protocol constant/platform_id_to_name.go).
 PLATFORM_NAMES = {1: "IOS", 2: "Android", 3: "Windows", 4: "OSX", 5: "Web", 6: "MiniWeb", 7: "Linux",
                   8: "APad", 9: "IPad", 10: "Admin"}
 ADMIN_PLATFORM_ID = 10
 
-# ref openim.md §4 error codes (tools errs/code.go) and names (errs/predefine.go).
+# Error codes (openimsdk/tools errs/code.go) and names (errs/predefine.go).
 ARGS_ERROR = (1001, "ArgsError")
 NO_PERMISSION = (1002, "NoPermissionError")
 TOKEN_KICKED = (1506, "TokenKickedError")
 
-ADMIN_TOKEN_LIMIT_381 = 30  # ref openim.md §4 "Gotcha": 3.8.1 keeps at most 30 admin tokens
+# 3.8.1 keeps at most 30 admin tokens (changed in 3.8.2, https://github.com/openimsdk/open-im-server/pull/2871):
+# https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/storage/controller/auth.go
+ADMIN_TOKEN_LIMIT_381 = 30
 SUPPORTED_VERSIONS = ("3.8.1", "3.8.2")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def go_json(obj: Any) -> bytes:
     """Bytes as Go's ``json.NewEncoder(w).Encode(v)`` writes them: compact, ``<``/``>``/``&`` and U+2028/9
-    escaped, UTF-8 kept, and a trailing newline (ref openim.md §2 "Body is json.Encoder output")."""
+    escaped, UTF-8 kept, and a trailing newline (OpenIM encodes callback bodies with json.Encoder)."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     # These characters can only occur inside JSON strings, so replacing them is safe.
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
@@ -62,7 +67,7 @@ def go_json(obj: Any) -> bytes:
 
 
 def api_error(code: tuple[int, str], detail: str) -> Response:
-    """OpenIM's error envelope, HTTP 200 (``apiresp.GinError`` always uses StatusOK, ref openim.md §4)."""
+    """OpenIM's error envelope, HTTP 200 (``apiresp.GinError`` in openimsdk/tools always uses StatusOK)."""
     num, name = code
     return Response.json({"errCode": num, "errMsg": name, "errDlt": f"{detail}: {num} {name}"})
 
@@ -94,7 +99,7 @@ class SentCallback:
 
     @property
     def outcome(self) -> str:
-        """How OpenIM would read the answer (ref openim.md §2): ``ok``, ``network`` (ErrNetwork 90004) or
+        """How OpenIM would read the answer: ``ok``, ``network`` (ErrNetwork 90004) or
         ``bad-response`` (ErrData 90007: body does not unmarshal into the int32 CommonCallbackResp)."""
         if self.error is not None:
             return "network"
@@ -103,7 +108,8 @@ class SentCallback:
 
 def callback_response_ok(body: bytes) -> bool:
     """Whether a receiver's answer unmarshals into ``CommonCallbackResp`` (int32 fields; the HTTP status is
-    never checked). Unknown keys are ignored as Go does; ``"nextCode": ""`` fails (ref openim.md §2)."""
+    never checked). Unknown keys are ignored as Go does; ``"nextCode": ""`` fails
+    (https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/callbackstruct/common.go#L59-L72)."""
     try:
         obj = json.loads(body)
     except ValueError:
@@ -152,7 +158,7 @@ class OpenIMLab(LabApp):
     # -- tokens ----------------------------------------------------------------------------------------
     @property
     def expire_seconds(self) -> int:
-        return self.token_expire_days * 86400  # ref openim.md §4: 90 days → 7776000
+        return self.token_expire_days * 86400  # tokenPolicy.expire in days: the default 90 → 7776000
 
     def _make_token(self, user_id: str, platform_id: int) -> str:
         # An HS256 JWT signed with the secret, like tools' mw.CreateToken; the claim names are illustrative
@@ -187,7 +193,7 @@ class OpenIMLab(LabApp):
         return request.header("operationid") or None
 
     async def _get_admin_token(self, request: Request) -> Response:
-        # ref openim.md §4: operationID required on every POST (tools mw GinParseOperationID).
+        # operationID required on every POST (openimsdk/tools mw GinParseOperationID).
         if self._operation_id(request) is None:
             return api_error(ARGS_ERROR, "header must have operationID")
         try:
@@ -196,7 +202,8 @@ class OpenIMLab(LabApp):
             return api_error(ARGS_ERROR, f"invalid JSON body: {exc}")  # exact text UNVERIFIED
         if not isinstance(body, dict):
             return api_error(ARGS_ERROR, "invalid JSON body")
-        # ref openim.md §4 auth.go L75-99: secret first, then the admin user list.
+        # secret first, then the admin user list:
+        # https://github.com/openimsdk/open-im-server/blob/v3.8.1/internal/rpc/auth/auth.go#L75-L99
         if body.get("secret") != self.secret:
             return api_error(NO_PERMISSION, "secret invalid")  # errDlt wording after "secret invalid" UNVERIFIED
         user_id = body.get("userID")
@@ -207,7 +214,7 @@ class OpenIMLab(LabApp):
             self._admin_tokens.remove(token)
         self._admin_tokens.append(token)
         if self.version == "3.8.1":
-            # ref openim.md §4 Gotcha: CreateToken keeps at most 30 admin tokens, the others become kicked
+            # CreateToken keeps at most 30 admin tokens, the others become kicked
             # (1506). 3.8.2 changed this (PR #2871); the lab models 3.8.2 as "no limit" (exact rule UNVERIFIED).
             while len(self._admin_tokens) > ADMIN_TOKEN_LIMIT_381:
                 self._kicked.add(self._admin_tokens.pop(0))
@@ -239,7 +246,7 @@ class OpenIMLab(LabApp):
     # -- callbacks -------------------------------------------------------------------------------------
     def _next_operation_id(self) -> str:
         self._op_seq += 1
-        return f"p_{self.pid}_{self._op_seq}"  # ref openim.md §2: 3.8.2 form p_<pid>_<n>
+        return f"p_{self.pid}_{self._op_seq}"  # the 3.8.2 form p_<pid>_<n> (internal/msggateway/online.go)
 
     def _check_url(self) -> None:
         split = urlsplit(self.webhook_url)
@@ -248,7 +255,9 @@ class OpenIMLab(LabApp):
 
     async def _post(self, command: str, payload: dict[str, Any], operation_id: str) -> SentCallback:
         self._check_url()
-        url = self.webhook_url + "/" + command  # ref openim.md §2: c.url + "/" + command, no normalising
+        # c.url + "/" + command, no normalising:
+        # https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71
+        url = self.webhook_url + "/" + command
         headers = {"operationID": operation_id, "Content-Type": "application/json; charset=utf-8",
                    "User-Agent": "Go-http-client/1.1"}
         body = go_json(payload)
@@ -267,13 +276,15 @@ class OpenIMLab(LabApp):
         """A client connects and, after ``online_seconds``, disconnects — as the msggateway reports it.
 
         3.8.2 posts ``callbackAfterUserOnlineCommand`` then ``callbackAfterUserOfflineCommand`` (each only if
-        enabled). 3.8.1 posts nothing: the calls are commented out (ref openim.md §3).
+        enabled). 3.8.1 posts nothing: the calls are commented out
+        (https://github.com/openimsdk/open-im-server/blob/v3.8.1/internal/msggateway/ws_server.go#L97-L107).
         """
         sent: list[SentCallback] = []
         sends = self.version == "3.8.2"
         platform = PLATFORM_NAMES.get(platform_id, "")
         if sends and "afterUserOnline" in self.enabled_callbacks:
-            # ref openim.md §2 online body, field order of the Go struct; seq = time.Now().UnixMilli().
+            # the online body, field order of the Go struct; seq = time.Now().UnixMilli()
+            # (pkg/callbackstruct/msg_gateway.go, internal/msggateway/callback.go).
             payload = {"callbackCommand": "callbackAfterUserOnlineCommand", "operationID": "",
                        "platformID": platform_id, "platform": platform, "userID": user_id,
                        "seq": int(time.time() * 1000), "isAppBackground": is_app_background, "connID": ""}
@@ -292,15 +303,17 @@ class OpenIMLab(LabApp):
     async def simulate_single_msg(self, send_id: str, recv_id: str, text: str = "hello", *,
                                   sender_platform_id: int = 5, sender_nickname: str = "") -> SentCallback | None:
         """A one-to-one text message: posts ``callbackAfterSendSingleMsgCommand`` if afterSendSingleMsg is
-        enabled — on both versions (#2912: it worked on 3.8.1 while online did not; ref openim.md §3)."""
+        enabled — on both versions (it worked on 3.8.1 while online did not:
+        https://github.com/openimsdk/open-im-server/issues/2912)."""
         if "afterSendSingleMsg" not in self.enabled_callbacks:
             return None
         now_ms = int(time.time() * 1000)
         op = self._next_operation_id()
         client_msg_id = hashlib.md5(f"{send_id}{recv_id}{now_ms}{op}".encode()).hexdigest()
         server_msg_id = hashlib.md5(f"server{client_msg_id}".encode()).hexdigest()
-        # ref openim.md §2: CommonCallbackReq fields in order, then recvID; seq is 0 in afterSendSingleMsg
-        # (#3322). Values for sessionType/msgFrom/contentType/status are the usual text-message constants.
+        # CommonCallbackReq fields in order, then recvID; seq is 0 in afterSendSingleMsg
+        # (https://github.com/openimsdk/open-im-server/issues/3322). Values for sessionType/msgFrom/contentType/status
+        # are the usual text-message constants.
         payload = {
             "sendID": send_id, "callbackCommand": "callbackAfterSendSingleMsgCommand",
             "serverMsgID": server_msg_id, "clientMsgID": client_msg_id, "operationID": op,

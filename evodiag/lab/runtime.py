@@ -84,7 +84,8 @@ def _healthy_world(lab: Lab) -> None:
 
 
 def _openim_webhooks_yaml(url: str, version: str) -> str:
-    """A webhooks.yml as OpenIM ships it (ref openim.md §1), trimmed to the keys the lab uses.
+    """A webhooks.yml as OpenIM ships it, trimmed to the keys the lab uses
+    (https://github.com/openimsdk/open-im-server/blob/v3.8.1/config/webhooks.yml).
     3.8.2+ configs carry allowedTypes/deniedTypes, the version fingerprint."""
     filters = "  allowedTypes: []\n  deniedTypes: []\n" if version >= "3.8.2" else ""
     return (

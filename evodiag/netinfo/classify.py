@@ -1,9 +1,11 @@
 """What kind of host a URL points at, and therefore who can reach it.
 
-Why it matters: Evolution API builds the Chatwoot webhook URL from ``SERVER_URL`` (evolution-api.md §5.4), and
-Evolution downloads Chatwoot attachments from ``FRONTEND_URL`` (chatwoot.md §6, whose default is
+Why it matters: Evolution API builds the Chatwoot webhook URL from ``SERVER_URL``
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L119-L123),
+and Evolution downloads Chatwoot attachments from ``FRONTEND_URL`` (Chatwoot's default is
 ``http://0.0.0.0:3000``). A loopback, ``0.0.0.0``, private or compose-only name there works from one vantage
-point and fails from another (chatwoot.md §9: "FRONTEND_URL unset, wrong, or internal"). Classification uses
+point and fails from another (https://github.com/evolution-foundation/evolution-api/issues/1308,
+https://github.com/chatwoot/chatwoot/issues/11474). Classification uses
 the standard library :mod:`ipaddress` properties, never hand-written private ranges.
 
 Decisions a check author must know:

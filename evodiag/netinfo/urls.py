@@ -1,10 +1,12 @@
 """Static lint of URLs found in configuration (SERVER_URL, WEBHOOK_GLOBAL_URL, webhook_url, FRONTEND_URL).
 
-Why: Evolution API concatenates without normalising. ``${SERVER_URL}/chatwoot/webhook/${name}``
-(evolution-api.md §5.4) turns a trailing slash into ``//chatwoot`` and an unset SERVER_URL into
-``undefined/chatwoot/webhook/x``; byEvents appends ``/<event-name>`` to the webhook URL (§6.3), so a trailing
-slash becomes ``//messages-upsert``; a webhook URL not matching ``^https?://`` is silently skipped in 2.3.x
-(§6.1). These are all visible in the string, before any request is sent.
+Why: Evolution API concatenates without normalising. ``${SERVER_URL}/chatwoot/webhook/${name}`` turns a
+trailing slash into ``//chatwoot`` and an unset SERVER_URL into ``undefined/chatwoot/webhook/x``
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L119-L123);
+byEvents appends ``/<event-name>`` to the webhook URL, so a trailing slash becomes ``//messages-upsert``; a
+webhook URL not matching ``^https?://`` is silently skipped in 2.3.x
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts#L86-L108).
+These are all visible in the string, before any request is sent.
 
 Problem codes: ``empty``, ``whitespace``, ``bad-scheme``, ``empty-host``, ``bad-port``, ``undefined``,
 ``unexpanded-variable``, ``credentials``, ``double-slash``, ``trailing-slash``, ``query-before-append``.

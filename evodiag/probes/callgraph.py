@@ -1,10 +1,10 @@
 """Who calls whom with which URL, and which edges cannot work from where the caller runs.
 
 Why a graph: most "Chatwoot does not answer" reports are one edge whose URL only works from another vantage
-point (evolution-api.md §5.4, chatwoot.md §9, evo#1133): Evolution reaching Chatwoot by its compose service name
-while Chatwoot calls Evolution back through a public domain that does not hairpin, or a server told to call
-``localhost``, which inside a container is the container itself. Judging each edge alone misses the first
-case, so the Evolution ↔ Chatwoot pair is also judged together.
+point (https://github.com/evolution-foundation/evolution-api/issues/1133): Evolution reaching Chatwoot by its
+compose service name while Chatwoot calls Evolution back through a public domain that does not hairpin, or a
+server told to call ``localhost``, which inside a container is the container itself. Judging each edge alone
+misses the first case, so the Evolution ↔ Chatwoot pair is also judged together.
 
 Decisions: evodiag runs on the host, so its own edges (evodiag → X) never fail here, whatever they resolve to;
 server-side edges fail on loopback/0.0.0.0, on a public-looking name that resolves to a private address, on

@@ -1,9 +1,9 @@
 """Chatwoot probes (issue 5): token and account, the filter queries old Evolution versions send, the inbox
 Evolution uses, and the status new conversations get.
 
-Facts: the developers' Chatwoot reference notes (``§N`` below). Messages and remediation live in checks.yaml; these
+Facts: Chatwoot's source at the releases linked below. Messages and remediation live in checks.yaml; these
 functions only choose a diagnosis and fill it. Every request here is a read: ``GET``s plus the two filter
-``POST``s, which Chatwoot answers without writing anything (§3.1). The Evolution -> Chatwoot message round trip
+``POST``s, which Chatwoot answers without writing anything. The Evolution -> Chatwoot message round trip
 is in :mod:`evodiag.probes.chatwoot_sync`, the inbox webhook comparison in :mod:`evodiag.probes.chatwoot_webhook`.
 """
 
@@ -17,13 +17,17 @@ from evodiag.engine.results import Outcome, Status
 from evodiag.probes.declare import probe
 from evodiag.versions import in_range
 
-# The header Evolution's SDK sends and Chatwoot's account APIs read (§1.1); `Authorization: Bearer` is ignored.
+# The header Evolution's SDK sends and Chatwoot's account APIs read; `Authorization: Bearer` is ignored:
+# https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/controllers/api/base_controller.rb
 TOKEN = {"api_access_token": {"secret": "chatwoot.token"}}
 ACCOUNT = "{chatwoot.url}/api/v1/accounts/{chatwoot.account_id}"
 INBOXES = ACCOUNT + "/inboxes"
 
-# Evolution 1.7.0-1.7.4 getOpenConversationByContact (evolution-api.md §5.5) and 1.7.0-1.7.2 findContact
-# (chatwoot.md §8). The ids are placeholders: Chatwoot validates keys and operators before it queries (§3.3).
+# Evolution 1.7.0-1.7.4 getOpenConversationByContact and 1.7.0-1.7.2 findContact (`identifier contains`, fixed
+# in 1.7.3 by https://github.com/evolution-foundation/evolution-api/pull/538):
+# https://github.com/EvolutionAPI/evolution-api/blob/1.7.4/src/api/integrations/chatwoot/services/chatwoot.service.ts#L778-L812
+# The ids are placeholders: Chatwoot validates keys and operators before it queries
+# (https://github.com/chatwoot/chatwoot/pull/8239).
 OLD_CONVERSATION_FILTER = {"payload": [
     {"attribute_key": "inbox_id", "filter_operator": "equal_to", "values": [0], "query_operator": "AND"},
     {"attribute_key": "contact_id", "filter_operator": "equal_to", "values": [0], "query_operator": "AND"},
@@ -37,7 +41,7 @@ OLD_CONTACT_FILTER = {"payload": [
 
 # --- shared helpers ----------------------------------------------------------------------------------------------
 def error_text(doc: Any) -> str:
-    """Chatwoot's error text: ``{"error": "..."}`` or devise's ``{"errors": [...]}`` (§1.2)."""
+    """Chatwoot's error text: ``{"error": "..."}`` or devise_token_auth's ``{"errors": [...]}``."""
     if isinstance(doc, dict):
         if isinstance(doc.get("error"), str):
             return str(doc["error"])
@@ -66,8 +70,8 @@ def with_evidence(outcome: Outcome, *exchanges: Exchange) -> Outcome:
 
 def evolution_inbox_name(ctx: ProbeContext) -> tuple[str | None, str]:
     """The inbox name Evolution looks up, and where it came from: chatwoot.inbox, else Evolution's nameInbox
-    (fact from evolution.chatwoot.config), else the instance name (Evolution's default for an empty nameInbox,
-    evolution-api.md §5.2)."""
+    (fact from evolution.chatwoot.config), else the instance name (Evolution's default for an empty nameInbox:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/controllers/chatwoot.controller.ts#L19-L38)."""
     for key, source in (("chatwoot.inbox", "chatwoot.inbox setting"),
                         ("evolution.chatwoot.name_inbox", "Evolution's nameInbox"),
                         ("evolution.instance", "the instance name, Evolution's default")):
@@ -97,8 +101,8 @@ def accounts_text(profile: dict[str, Any]) -> str:
        values={"account_name", "accounts", "user_name"},
        publishes={"chatwoot.role", "chatwoot.user_id", "chatwoot.user_name"}, reads={"chatwoot.account_id"})
 async def auth(ctx: ProbeContext) -> Outcome:
-    """Profile first (token type, §1.3 "a cheap probe"), then an account route (membership, suspension, §1.2),
-    then the role on that account from the profile (§1.4)."""
+    """Profile first (the token type: bots and platform apps get 401 there), then an account route (membership,
+    suspension), then the role on that account from the profile."""
     profile_x = await ctx.fetch()
     verdict = ctx.judge(profile_x)
     profile = profile_x.json_or_none()
@@ -146,7 +150,7 @@ async def filters(ctx: ProbeContext) -> Outcome:
     conv_error = error_text(conv_x.json_or_none()) if conv_x.status == 422 else ""
     contacts_error = error_text(contacts_x.json_or_none()) if contacts_x.status == 422 else ""
     # The key is quoted in brackets in every locale: "Invalid attribute key - [contact_id]" (en),
-    # "Chave de atributo inválido - [contact_id]" (pt_BR) (§3.3).
+    # "Chave de atributo inválido - [contact_id]" (pt_BR) (errors.custom_filters in config/locales).
     conv_rejected = "[contact_id]" in conv_error
     contacts_rejected = "identifier" in contacts_error
     evo = ctx.value("evolution.version")
@@ -194,8 +198,9 @@ def _with_known_issues(ctx: ProbeContext, outcome: Outcome) -> Outcome:
        reads={"chatwoot.inbox", "chatwoot.role", "chatwoot.user_name", "evolution.chatwoot.name_inbox",
               "evolution.chatwoot.webhook_url", "evolution.instance"})
 async def inbox(ctx: ProbeContext) -> Outcome:
-    """Exact-name lookup like Evolution's getInbox (§8, L850-868). The inboxes GET is the one chatwoot.auth made,
-    so within a run it costs no second round trip."""
+    """Exact-name lookup like Evolution's getInbox. The inboxes GET is the one chatwoot.auth made, so within a run
+    it costs no second round trip. Upstream:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L850-L868"""
     name, source = evolution_inbox_name(ctx)
     if name is None:
         return ctx.diagnose("no_name")
@@ -247,13 +252,15 @@ async def inbox(ctx: ProbeContext) -> Outcome:
        publishes={"chatwoot.bot.name", "chatwoot.expected_status"},
        reads={"chatwoot.expect_pending", "evolution.chatwoot.conversation_pending"})
 async def bot(ctx: ProbeContext) -> Outcome:
-    """Agent bot on the inbox -> ``inbox.active_bot?`` -> new conversations pending whatever is requested (§4.3);
-    combined with Evolution's conversationPending (evolution-api.md §5.6) into the status agents will see."""
+    """Agent bot on the inbox -> ``inbox.active_bot?`` -> new conversations pending whatever is requested,
+    combined with Evolution's conversationPending into the status agents will see. Upstream:
+    https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/app/models/conversation.rb#L212-L221
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L756-L803"""
     exchange = await ctx.request("GET", INBOXES + "/{chatwoot.inbox.id}/agent_bot", headers=TOKEN)
     doc = exchange.json_or_none()
     if exchange.status != 200 or not isinstance(doc, dict):
         return with_evidence(ctx.judge(exchange), exchange)
-    agent_bot = doc.get("agent_bot")  # {} or {"agent_bot": null} when none is attached (§4.2, UNVERIFIED form)
+    agent_bot = doc.get("agent_bot")  # likely {} or {"agent_bot": null} when none is attached (form unverified)
     pending = wanted_status(ctx)
     expect_pending = bool(ctx.value("chatwoot.expect_pending", False))
     if isinstance(agent_bot, dict) and agent_bot:

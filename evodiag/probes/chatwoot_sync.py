@@ -1,8 +1,8 @@
 """functional.message_sync: the one test that proves the chain end to end.
 
-Sends a text carrying a unique marker through Evolution (``POST /message/sendText/{instance}``, evolution-api.md
-§7), then polls Chatwoot the way an agent would find it: contact search by number (§5.1), the contact's
-conversations in the inbox (§3.4), the conversation's messages (§5.3). This is the only probe that changes
+Sends a text carrying a unique marker through Evolution (``POST /message/sendText/{instance}``), then polls
+Chatwoot the way an agent would find it: contact search by number, the contact's conversations in the inbox,
+the conversation's messages. This is the only probe that changes
 anything, and only Evolution is written to (it sends the WhatsApp message); Chatwoot is only read, the writes
 there are Evolution's own mirroring.
 """
@@ -47,7 +47,9 @@ def masked(number: str) -> str:
 
 
 def send_body(ctx: ProbeContext, number: str, text: str) -> dict[str, Any]:
-    """v1 (1.x) ``{"number", "textMessage": {"text"}}``, v2 ``{"number", "text"}`` (evolution-api.md §7)."""
+    """v1 (1.x) ``{"number", "textMessage": {"text"}}``, v2 ``{"number", "text"}``:
+    https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/validate/validate.schema.ts#L143-L160
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/validate/message.schema.ts#L68-L93"""
     generation = str(ctx.value("evolution.generation", "")).lower().lstrip("v")
     if generation not in ("1", "2"):
         version = parse_version(str(ctx.value("evolution.version", "")))
@@ -83,7 +85,8 @@ class Poller:
 
 async def contact_ids(poller: Poller, digits: str) -> list[Any]:
     """Contacts whose phone ends with the number's last 8 digits: Evolution stores ``+<digits>`` but may drop or
-    add Brazil's ninth digit (§8), so the search and the match use the tail only."""
+    add Brazil's ninth digit, so the search and the match use the tail only (Evolution's getFilterPayload:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L551-L570)."""
     tail = digits[-8:]
     doc = await poller.get("/contacts/search", f"q={quote(tail)}")
     return [c.get("id") for c in payload_list(doc)

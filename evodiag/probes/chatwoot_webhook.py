@@ -3,7 +3,9 @@
 The inbox's ``webhook_url`` (published by chatwoot.inbox) is compared with the ``webhook_url`` Evolution reports
 for the instance (fact from evolution.chatwoot.config): literally and normalised, both shown. On its own the URL
 must be http(s), without a doubled slash, and not loopback unless Chatwoot itself is reached over loopback.
-Evolution sets the URL only when it creates the inbox and never updates it (chatwoot.md §6), so remediation is
+Evolution sets the URL only when it creates the inbox and never updates it
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L189-L229),
+so remediation is
 always "fix the inbox". A URL that Evolution itself already reports broken (``undefined/…``, ``//chatwoot``) is
 evolution.chatwoot.config's finding; here it becomes a note (one root cause, one finding).
 """
@@ -18,7 +20,7 @@ from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome
 from evodiag.probes.declare import probe
 
-EVOLUTION_ROUTE = re.compile(r"/chatwoot/webhook/[^/]+/?$")  # ${SERVER_URL}/chatwoot/webhook/${name} (§6)
+EVOLUTION_ROUTE = re.compile(r"/chatwoot/webhook/[^/]+/?$")  # ${SERVER_URL}/chatwoot/webhook/${name}
 
 
 def is_loopback(host: str) -> bool:

@@ -2,10 +2,14 @@
 context, so each rule is tested on its own. Each returns :class:`Finding`s naming catalog diagnoses; the
 probes in :mod:`evodiag.probes.config` turn them into results.
 
-Facts behind the rules (evolution-api.md): v2 reads booleans with ``=== 'true'`` (§5.3, §6.4), so ``True`` and
-``1`` are false; ``SERVER_URL`` has no default in v2 and is concatenated with ``/chatwoot/webhook/<name>``
-without normalising (§5.4); the global key falls back to ``BQYHJGJHJ`` and two example files ship public keys
-(§2.1); names Evolution does not read are silently ignored (#1708).
+Facts behind the rules, in Evolution's source: v2 reads booleans with ``=== 'true'``, so ``True`` and ``1`` are
+false (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/config/env.config.ts#L812-L825);
+``SERVER_URL`` has no default in v2 and is concatenated with ``/chatwoot/webhook/<name>`` without normalising
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L119-L123);
+the global key falls back to ``BQYHJGJHJ``
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/config/env.config.ts#L869) and two example files
+ship public keys; names Evolution does not read are silently ignored
+(https://github.com/evolution-foundation/evolution-api/issues/1708).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from evodiag.probes.findings import Finding
 
 MIN_KEY_LENGTH = 16  # a random 16-character key is out of reach of guessing; the shipped examples are 32
 _TRUTHY = frozenset({"true", "1", "yes", "on", "y"})
-# v1-only settings (evolution-api.md §2.1): AUTHENTICATION_TYPE and JWT mode were removed in 2.0.
+# v1-only settings: AUTHENTICATION_TYPE and JWT mode were removed in 2.0
+# (https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/config/env.config.ts#L473).
 _V1_ONLY_NAMES = frozenset({"AUTHENTICATION_TYPE"})
 _V1_ONLY_PREFIXES = ("AUTHENTICATION_JWT_",)
 _REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -89,7 +94,8 @@ def chatwoot_enabled(scope: Scope, sources: ConfigSources) -> list[Finding]:
         return [Finding("not_true", values, evidence)]
     if wired is not None:  # off, while the same compose file runs Chatwoot next to Evolution
         return [Finding("disabled", values, evidence)]
-    # An explicit "false" next to CHATWOOT_* lines is how .env.example ships (§5.3): a deliberate choice, not a
+    # An explicit "false" next to CHATWOOT_* lines is how .env.example ships
+    # (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/.env.example#L324): a deliberate choice, not a
     # defect the files prove. Whether the server runs with it off is evolution.chatwoot.enabled's finding.
     return [Finding("switched_off", values)]
 

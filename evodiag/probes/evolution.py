@@ -3,7 +3,7 @@ helpers the other ``evolution_*`` probe modules share.
 
 Every probe here works against both API generations: v1 (1.7.x/1.8.x, snake_case) and v2 (2.x, camelCase).
 ``evolution.reachable`` publishes ``evolution.version`` and ``evolution.generation`` (``v1`` | ``v2``) first, and
-the others branch on them. Facts: the developers' Evolution API reference notes (cited as "ref §N").
+the others branch on them. Facts: Evolution API's source at the tags linked below.
 All user-facing text lives in checks.yaml; probes pick a named diagnosis and fill in values.
 """
 
@@ -23,17 +23,19 @@ from evodiag.engine.results import Outcome, Status
 from evodiag.probes.declare import probe
 from evodiag.versions import Version, in_range, parse_version
 
-# The key goes in the `apikey` header on every guarded route, v1 and v2 (ref §2.1).
+# The key goes in the `apikey` header on every guarded route, v1 and v2:
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/guards/auth.guard.ts#L12
 APIKEY: dict[str, Any] = {"apikey": {"secret": "evolution.api_key"}}
 
-# Publicly known default global keys (ref §2.1) -> where they come from. Never printed: only the source is.
+# Publicly known default global keys -> where they come from. Never printed: only the source is.
 DEFAULT_KEYS: dict[str, str] = {
     "B6D711FCDE4D4FD5936544120E713976": "the v1 Dockerfile and Docker/.env.example",
     "429683C4C977415CAAFCCE10F7D57E11": "the v2 .env.example",
     "BQYHJGJHJ": "the code default used when AUTHENTICATION_API_KEY is unset",
 }
 
-# GET / on 2.3.x fetches web.whatsapp.com/sw.js per call (ref §3): above this it gets a note, not a finding.
+# GET / on 2.3.x fetches web.whatsapp.com/sw.js per call: above this it gets a note, not a finding.
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/utils/fetchLatestWaWebVersion.ts
 SLOW_ROOT_MS = 1500.0
 LIVENESS_PATH = "/evodiag-liveness-check"  # an unknown route: Evolution answers 404 in its envelope, no work done
 
@@ -57,7 +59,7 @@ PRODUCT_VERSION_KEYS: dict[str, str] = {
 
 
 def generation_of(version: str | None, doc: Mapping[str, Any]) -> str | None:
-    """``v1`` for 1.x, ``v2`` for 2.x; without a parseable version, the welcome body's keys hint (ref §3):
+    """``v1`` for 1.x, ``v2`` for 2.x; without a parseable version, the welcome body's keys hint:
     ``swagger`` only in v1, ``clientName`` from 2.0.10, ``whatsappWebVersion`` from 2.3.0."""
     parsed = parse_version(version)
     if parsed is not None:
@@ -79,7 +81,8 @@ def server_version(ctx: ProbeContext) -> Version | None:
 
 def error_messages(doc: Any) -> list[str]:
     """The strings in Evolution's error envelope ``{"response":{"message": ...}}``: a string, a list, or a
-    nested list for schema errors (ref §2.2)."""
+    nested list for schema errors
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/abstract/abstract.router.ts#L46-L59)."""
     if not isinstance(doc, dict):
         return []
     response = doc.get("response")
@@ -248,8 +251,8 @@ def _publish_no_egress(ctx: ProbeContext, evidence: str) -> None:
 
 
 async def _root_timeout(ctx: ProbeContext, exc: errors.RequestTimeout) -> Outcome:
-    """GET / hung. 2.3.x does an outbound fetch on every GET / (ref §3), so ask another route that does no
-    work: an answer in Evolution's error format proves the server is alive and points at its egress."""
+    """GET / hung. 2.3.x does an outbound fetch on every GET / (fetchLatestWaWebVersion), so ask another route
+    that does no work: an answer in Evolution's error format proves the server is alive and points at its egress."""
     started = time.perf_counter()
     try:
         alive = await ctx.request("GET", "{evolution.url}" + LIVENESS_PATH, timeout=min(5.0, max(1.0, ctx.timeout)))
@@ -294,7 +297,7 @@ def _is_instance_token(doc: Any, key: str) -> bool:
        reads={"evolution.api_key", "evolution.generation", "evolution.instance", "evolution.version"})
 async def auth(ctx: ProbeContext) -> Outcome:
     """Global key first (verify-creds on v2 ≥2.0.10, else fetchInstances), then the instance route, which
-    also accepts the instance's own token (ref §2.1, §2.3, §3)."""
+    also accepts the instance's own token."""
     key = ctx.value("evolution.api_key")
     if not key:
         return ctx.diagnose("no_key")
@@ -313,14 +316,17 @@ async def auth(ctx: ProbeContext) -> Outcome:
             return ctx.diagnose("default_key", source=DEFAULT_KEYS[str(key)])
         return ctx.diagnose("global_ok", route=route)
     if exchange.status == 403 and any("Missing global api key" in m for m in error_messages(doc)):
-        return ctx.diagnose("header_dropped", route=route)  # ≤1.7.5: no header arrived (ref §2.3)
+        # ≤1.7.5: no header arrived
+        # (https://github.com/EvolutionAPI/evolution-api/blob/1.7.4/src/api/guards/auth.guard.ts#L67)
+        return ctx.diagnose("header_dropped", route=route)
     if exchange.status == 401:
         return await _not_global(ctx, route)
     return ctx.diagnose("unexpected", route=route, status=exchange.status, excerpt=excerpt(exchange))
 
 
 async def _not_global(ctx: ProbeContext, route: str) -> Outcome:
-    """The key is not the global key. Existence is checked before the key (ref §2.3), so on the instance
+    """The key is not the global key. Existence is checked before the key (guard order in
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/routes/index.router.ts#L41), so on the instance
     route 200 = its token, 401 = the instance exists and the key is wrong, 404 = nothing known about the key."""
     if not ctx.value("evolution.instance"):
         return ctx.diagnose("wrong_global_key", route=route)

@@ -1,5 +1,5 @@
 """Evolution instance probes (issue 4): does the configured instance exist, is it connected, does connecting
-produce a QR code. Both API generations; facts from the developers' Evolution API reference notes ("ref §N")."""
+produce a QR code. Both API generations; facts from Evolution API's source at the tags linked below."""
 
 from __future__ import annotations
 
@@ -21,13 +21,17 @@ from evodiag.probes.evolution import (
 )
 
 CONNECTION_STATE = "{evolution.url}/instance/connectionState/{evolution.instance}"
-FINAL_CODES = (401, 402, 403, 406)  # disconnect reasons Evolution does not reconnect after (ref §4.2)
+# Disconnect reasons Evolution does not reconnect after:
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/channel/whatsapp/whatsapp.baileys.service.ts#L402
+FINAL_CODES = (401, 402, 403, 406)
 
 
 @dataclass(frozen=True)
 class InstanceRow:
-    """One fetchInstances entry, whatever the generation (ref §4.2): v1 wraps ``{"instance":{instanceName,
-    instanceId, status}}``, v2 rows are Prisma ``Instance`` rows (``name``, ``id``, ``connectionStatus``, ...)."""
+    """One fetchInstances entry, whatever the generation: v1 wraps ``{"instance":{instanceName,
+    instanceId, status}}``, v2 rows are Prisma ``Instance`` rows (``name``, ``id``, ``connectionStatus``, ...).
+    https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/services/monitor.service.ts#L98-L190
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/monitor.service.ts#L67-L111"""
 
     name: str
     id: str | None
@@ -79,7 +83,7 @@ async def instance(ctx: ProbeContext) -> Outcome:
     if exchange.status == 200:
         inner = expect(exchange, doc.get("instance"), dict, "instance", optional=True) if isinstance(doc, dict) \
             else None
-        # the key is dropped when not loaded (ref §4.3)
+        # the key is dropped when the instance is not loaded in memory
         state = expect(exchange, (inner or {}).get("state"), str, "instance.state", optional=True) or "unknown"
         ctx.publish("evolution.instance.state", state)
         row = await _stored_row(ctx)
@@ -111,7 +115,7 @@ def _publish_row(ctx: ProbeContext, row: InstanceRow) -> None:
         ctx.publish("evolution.instance.id", row.id)
     if row.owner:
         ctx.publish("evolution.instance.owner", row.owner)
-    if not is_v1(ctx):  # v1's `status` is the live state; only v2 stores one that can go stale (ref §4.2)
+    if not is_v1(ctx):  # v1's `status` is the live state; only v2 stores one that can go stale
         if row.status:
             ctx.publish("evolution.instance.stored_status", row.status)
         if row.disconnection_code is not None:
@@ -200,7 +204,8 @@ async def state(ctx: ProbeContext) -> Outcome:
        reads={"evolution.whatsapp_egress", "evolution.whatsapp_egress_evidence", "evolution.whatsapp_web_version"})
 async def qr(ctx: ProbeContext) -> Outcome:
     """``GET /instance/connect/{name}``: a QR (``base64``/``code``) or pairing code passes; ``{"count":0}``, an
-    empty body (v1 swallowed error) or ``{"error":true}`` (v2) fail (ref §4.4)."""
+    empty body (v1 swallowed error) or ``{"error":true}`` (v2) fail
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/controllers/instance.controller.ts#L295-L330)."""
     exchange = await ctx.request("GET", "{evolution.url}/instance/connect/{evolution.instance}", headers=APIKEY)
     if exchange.status != 200:
         return ctx.diagnose("unexpected", status=exchange.status, excerpt=excerpt(exchange))

@@ -1,6 +1,6 @@
 """Evolution integration probes (issue 4): the instance webhook, and the Chatwoot integration as Evolution sees
 it (CHATWOOT_ENABLED, its settings, the webhook route Chatwoot calls). Both API generations; facts from
-the developers' Evolution API reference notes ("ref §N"). The Chatwoot-side checks consume the
+Evolution API's source at the tags linked below. The Chatwoot-side checks consume the
 ``evolution.chatwoot.*`` facts published here: keep their names."""
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from evodiag.probes.evolution import (
 from evodiag.probes.findings import Finding, combine
 
 HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
-WEBHOOK_ROUTE = "{evolution.url}/chatwoot/webhook/{evolution.instance}"  # what Chatwoot calls (ref §5.1)
+# What Chatwoot calls, unguarded:
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/routes/chatwoot.router.ts#L33-L41
+WEBHOOK_ROUTE = "{evolution.url}/chatwoot/webhook/{evolution.instance}"
 
 
 def _first(doc: dict[str, Any], *keys: str, default: Any = None) -> Any:
@@ -52,12 +54,14 @@ class WebhookView:
     events: list[str] = field(default_factory=list)
 
     def target(self, event_path: str = "messages-upsert") -> str:
-        """Where Evolution posts an event: ``<url>/<event-name>`` with byEvents, no normalisation (ref §6.3)."""
+        """Where Evolution posts an event: ``<url>/<event-name>`` with byEvents, no normalisation:
+        https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts#L86-L108"""
         return f"{self.url}/{event_path}" if self.by_events else self.url
 
 
 def parse_webhook(doc: Any) -> WebhookView | None:
-    """``webhook/find`` in its three shapes (ref §6.1): v1 fixed object, v2 Prisma row, v2.1+ ``null``."""
+    """``webhook/find`` in its three shapes: v1 fixed object, v2 Prisma row, v2.1+ ``null`` when unset
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/event.controller.ts)."""
     if not isinstance(doc, dict):
         return None
     url = str(_first(doc, "url", default="") or "")
@@ -70,13 +74,14 @@ def parse_webhook(doc: Any) -> WebhookView | None:
 
 
 def _event_key(name: str) -> str:
-    return re.sub(r"[.\-]", "_", name).upper()  # 'messages.upsert' -> 'MESSAGES_UPSERT' (ref §6.3)
+    return re.sub(r"[.\-]", "_", name).upper()  # 'messages.upsert' -> 'MESSAGES_UPSERT', as webhook.controller.ts
 
 
 def _set_body(ctx: ProbeContext, url: str, *, by_events: bool = False,
               events: list[str] | None = None) -> str:
-    """The webhook/set body for this generation (ref §6.1): v1 flat snake, 2.0 flat camel, 2.1+ wrapped. A fix
-    for an existing webhook keeps its byEvents and events: the pasted call must change only the URL."""
+    """The webhook/set body for this generation: v1 flat snake, 2.0 flat camel, 2.1+ wrapped
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.schema.ts#L25-L50).
+    A fix for an existing webhook keeps its byEvents and events: the pasted call must change only the URL."""
     subscribed = list(events) if events is not None else ["MESSAGES_UPSERT"]
     if is_v1(ctx):
         body: dict[str, Any] = {"url": url, "enabled": True, "webhook_by_events": by_events, "events": subscribed}
@@ -146,7 +151,8 @@ async def webhook_url(ctx: ProbeContext) -> Outcome:
 
 @dataclass(frozen=True)
 class ChatwootView:
-    """``chatwoot/find`` normalised over v1 snake_case and v2 camelCase (ref §5.2)."""
+    """``chatwoot/find`` normalised over v1 snake_case and v2 camelCase (v2 fields:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/channel.service.ts#L321-L356)."""
 
     enabled: bool
     url: str
@@ -204,7 +210,8 @@ def chatwoot_wanted(ctx: ProbeContext) -> bool:
        reads={"chatwoot.account_id", "chatwoot.inbox", "chatwoot.token", "chatwoot.url", "evolution.generation",
               "files.compose", "files.env"})
 async def chatwoot_enabled(ctx: ProbeContext) -> Outcome:
-    """``chatwoot/find``: 400 "Chatwoot is disabled" = CHATWOOT_ENABLED off on the server (v2, ref §5.3)."""
+    """``chatwoot/find``: 400 "Chatwoot is disabled" = CHATWOOT_ENABLED off on the server (v2):
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/controllers/chatwoot.controller.ts#L58"""
     status, doc, body = await _find(ctx)
     if _disabled(status, doc):
         ctx.publish("evolution.chatwoot.enabled", False)
@@ -244,9 +251,9 @@ def _config_problems(ctx: ProbeContext, view: ChatwootView) -> list[Finding]:
         problems.append(Finding("account_not_string", {**values, "account_type": type(view.account_id).__name__}))
     hook = view.webhook_url
     if hook.startswith("undefined") or (hook and not HTTP_URL.match(hook)):
-        # `${SERVER_URL}/chatwoot/...` with SERVER_URL unset (§5.4)
+        # `${SERVER_URL}/chatwoot/...` with SERVER_URL unset (no default in v2)
         problems.append(Finding("server_url_unset", values))
-    elif "//chatwoot/" in urlsplit(hook).path:  # SERVER_URL ending in "/" (ref §5.4)
+    elif "//chatwoot/" in urlsplit(hook).path:  # SERVER_URL ending in "/": Evolution does not normalise it
         fixed = re.sub(r"(?<!:)//+chatwoot/", "/chatwoot/", hook)
         problems.append(Finding("server_url_trailing_slash", {**values, "fixed_webhook_url": fixed}))
     return problems
@@ -296,7 +303,8 @@ async def chatwoot_config(ctx: ProbeContext) -> Outcome:
        reads={"evolution.chatwoot.webhook_url", "evolution.url"})
 async def chatwoot_webhook(ctx: ProbeContext) -> Outcome:
     """``POST /chatwoot/webhook/{name}`` with ``{}``: unguarded, answers ``{"message":"bot"}`` (or ``null``
-    without a provider) and does nothing for a body without a conversation (ref §5.4)."""
+    without a provider) and does nothing for a body without a conversation (receiveWebhook:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L1257-L1283)."""
     probed = template.render_url(WEBHOOK_ROUTE, ctx.scope)
     exchange = await ctx.request("POST", WEBHOOK_ROUTE, json={})
     doc = exchange.json_or_none()

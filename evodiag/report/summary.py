@@ -4,6 +4,7 @@ the headline word it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -11,6 +12,9 @@ from evodiag.catalog.model import STAGES
 from evodiag.engine.results import Result, Status
 from evodiag.engine.runner import RunReport
 
+# The engine's message for a check skipped because a check it requires was skipped (engine/runner.py).
+_SKIPPED_REQUIREMENT = re.compile(r"requires (\S+), which was skipped: ")
+_ENGINE_SKIPS = ("skipped by --skip", "not applicable", "not run: it ")
 # The order a count line reads in: the bad news first.
 COUNT_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.BLOCKED, Status.SKIP)
 COUNT_WORDS = {Status.PASS: "passed", Status.WARN: "warned", Status.FAIL: "failed", Status.ERROR: "errored",
@@ -57,8 +61,14 @@ def _skip_causes(report: RunReport, roots: dict[str, RootCause]) -> None:
         elif result.status in (Status.FAIL, Status.ERROR) and result.id in roots:
             owner[result.id] = result.id
         elif result.status is Status.SKIP:
-            check = report.catalog.checks.get(result.id)
-            deps = (*check.requires, *check.after) if check else ()
+            via = _SKIPPED_REQUIREMENT.match(result.message)
+            if via:  # the engine names the one requirement that was skipped
+                deps: tuple[str, ...] = (via.group(1),)
+            elif result.message.startswith(_ENGINE_SKIPS):  # --skip, not applicable, side effect not allowed
+                deps = ()
+            else:  # the probe chose to skip: it read what the checks it depends on found
+                check = report.catalog.checks.get(result.id)
+                deps = (*check.requires, *check.after) if check else ()
             cause = next((owner[d] for d in deps if d in owner and d in by_id), None)
             if cause is not None:
                 owner[result.id] = cause
@@ -73,9 +83,14 @@ def group(report: RunReport) -> Grouped:
     _skip_causes(report, roots)
     covered = {cid for root in roots.values() for cid in root.skipped}
     reasons: dict[str, list[Result]] = {}
+    reason_of: dict[str, str] = {}
     for result in report.results:
         if result.status is Status.SKIP and result.id not in covered:
-            reasons.setdefault(result.message, []).append(result)
+            # "requires X, which was skipped: <X's reason>" is X's reason again: said once, under X's.
+            via = _SKIPPED_REQUIREMENT.match(result.message)
+            reason = reason_of.get(via.group(1), result.message) if via else result.message
+            reason_of[result.id] = reason
+            reasons.setdefault(reason, []).append(result)
     stages = [(stage, [r for r in report.results if r.stage == stage]) for stage in STAGES]
     return Grouped(stages=[(s, rs) for s, rs in stages if rs], root_causes=roots,
                    skip_reasons=sorted(reasons.items(), key=lambda kv: -len(kv[1])))

@@ -21,16 +21,19 @@ the waiting requests answered ``200``. So:
   an OS crash. Use it only where the extra throughput matters more than power-loss safety.
 
 If the write or fsync fails (disk full, I/O error) the waiting requests are answered ``500`` — never ``200``
-— so the sender (Evolution ≤2.2.x retries any error, ref evolution-api.md §6.5) can try again. A failed
+— so the sender can try again (Evolution 2.0–2.2.x retries any error:
+https://github.com/EvolutionAPI/evolution-api/blob/2.2.3/src/api/integrations/event/webhook/webhook.controller.ts#L187-L230).
+A failed
 write can leave a partial last line; the loader in :mod:`evodiag.webhook.analyze` counts it as malformed.
 
 Answers
 -------
 * Evolution (and anything else): ``200 {"ok":true}``.
-* OpenIM callback paths (last segment ``callback…Command``, ref openim.md §2 "POST {url}/{callbackCommand}")
+* OpenIM callback paths (last segment ``callback…Command``: OpenIM posts to ``{url}/{callbackCommand}``)
   or a body with ``callbackCommand``: the exact ``CommonCallbackResp`` OpenIM parses,
   ``{"actionCode":0,"errCode":0,"errMsg":"","errDlt":"","nextCode":0}`` — OpenIM ignores the HTTP status and
-  fails on non-JSON bodies (ref openim.md §2 "Response the receiver returns").
+  fails on non-JSON bodies
+  (https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/callbackstruct/common.go#L59-L72).
 """
 
 from __future__ import annotations
@@ -51,9 +54,11 @@ from typing import Any, Literal
 from evodiag.httpserver import HTTPServer, Request, Response, ServerThread
 from evodiag.redact import CREDENTIAL_HEADERS, MASK
 
-# ref openim.md §2: "POST to fullURL := c.url + "/" + command"; commands are callback<Before|After>…Command.
+# OpenIM posts to `fullURL := c.url + "/" + command`; commands are callback<Before|After>…Command:
+# https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/common/webhook/http_client.go#L71
 OPENIM_COMMAND_RE = re.compile(r"^callback\w+Command$")
-# ref openim.md §2 "Response the receiver returns" (CommonCallbackResp, int32 fields, all zero = continue).
+# CommonCallbackResp, int32 fields, all zero = continue:
+# https://github.com/openimsdk/open-im-server/blob/v3.8.1/pkg/callbackstruct/common.go#L59-L72
 OPENIM_ACK_BODY = '{"actionCode":0,"errCode":0,"errMsg":"","errDlt":"","nextCode":0}'
 OK_BODY = '{"ok":true}'
 UNKNOWN_EVENT = "(unknown)"
@@ -71,7 +76,8 @@ def mask_body(body: Any) -> Any:
     """Mask a top-level ``apikey`` value.
 
     Evolution puts the instance token there — or, for the v1 *global* webhook, the global API key
-    (ref evolution-api.md §6.6). ``null``/absent is kept as is, so the analysis can still tell whether the
+    (https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/services/channel.service.ts#L985).
+    ``null``/absent is kept as is, so the analysis can still tell whether the
     key is being exposed without the capture file containing it.
     """
     if isinstance(body, dict) and body.get("apikey") not in (None, ""):

@@ -1,6 +1,6 @@
 """Chatwoot emulator for the lab: a real HTTP server (via :class:`evodiag.lab.base.LabApp`) that answers the
-Chatwoot endpoints Evolution API calls, with the bodies, status codes and version differences documented in
-the developers' Chatwoot reference notes (cited as "ref chatwoot.md §N" next to each behaviour).
+Chatwoot endpoints Evolution API calls, with the bodies, status codes and version differences read in Chatwoot's
+source (linked next to each behaviour, at the upstream "Bump version to X" commit of the release read).
 
 Modules, bottom up: ``model`` (records), ``texts`` (messages per locale), ``rails`` (Rails params and errors),
 ``state`` (the state store: config, tables, scenario helpers), ``views`` (JSON shapes), ``filters``, ``auth``

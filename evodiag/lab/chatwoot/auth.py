@@ -1,5 +1,6 @@
 """Who is calling: Chatwoot's authentication pipeline (token header, owner, bot-accessible actions, account
-membership, suspended accounts) and the policies handlers apply (ref chatwoot.md §1.1-§1.3)."""
+membership, suspended accounts) and the policies handlers apply
+(https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/controllers/concerns/access_token_auth_helper.rb)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class Caller:
 
 def visible_inbox_ids(lab: ChatwootState, caller: Caller) -> set[int]:
     """``user.assigned_inboxes``: every account inbox for administrators, member inboxes for agents
-    (ref chatwoot.md §1.3 "Inbox visibility")."""
+    (app/models/user.rb, ``assigned_inboxes``)."""
     assert caller.account is not None
     inboxes = lab.inboxes_of(caller.account.id)
     if caller.administrator:
@@ -58,7 +59,7 @@ def behind_proxy(lab: ChatwootState, request: Request) -> Request:
 
 
 def token_of(request: Request) -> str | None:
-    # ref chatwoot.md §1.1: request.headers[:api_access_token] || request.headers[:HTTP_API_ACCESS_TOKEN].
+    # request.headers[:api_access_token] || request.headers[:HTTP_API_ACCESS_TOKEN] (api/base_controller.rb).
     # Rack maps both `api_access_token` and `api-access-token` to HTTP_API_ACCESS_TOKEN; Puma keeps the hyphen
     # spelling when both are sent (UNVERIFIED precedence). `Authorization: Bearer` is ignored.
     for name in ("api-access-token", "api_access_token"):
@@ -87,26 +88,27 @@ def authenticate(lab: ChatwootState, request: Request, action: str, account_id: 
     ``scope``: "account" (``Api::V1::Accounts::BaseController``), "none" (``Api::BaseController`` only)."""
     token = token_of(request)
     if token is None:
-        # ref chatwoot.md §1.2 rows 1-2: devise_token_auth authenticate_user!, locale = ?locale or DEFAULT_LOCALE
+        # devise_token_auth authenticate_user!, locale = ?locale or DEFAULT_LOCALE
         locale = texts.locale_or_default(params_locale(request), lab.locale)
         raise HTTPError(rails_json({"errors": [texts.DEVISE_UNAUTHENTICATED[locale]]}, 401))
     owner = owner_of(lab, token)
     if owner is None:
-        raise error(401, texts.INVALID_TOKEN)  # ref §1.2 "Header present, token not in access_tokens"
+        raise error(401, texts.INVALID_TOKEN)  # header present, token not in access_tokens
     is_user = isinstance(owner, User)
     if is_user and owner.type == "SuperAdmin" and (3, 5, 0) <= lab.v < (3, 5, 2):  # type: ignore[union-attr]
-        # ref §1.2 "History": 56fbbe92 checked `[User, AgentBot].include?(@resource.class)`; fixed by ce8190da
+        # 56fbbe92 checked `[User, AgentBot].include?(@resource.class)`; fixed by ce8190da
+        # (https://github.com/chatwoot/chatwoot/pull/8739)
         is_user = False
     if not is_user and not texts.bot_accessible(action, lab.v):
-        raise error(401, texts.NOT_FOR_BOTS)  # ref §1.2 / §1.3 BOT_ACCESSIBLE_ENDPOINTS
+        raise error(401, texts.NOT_FOR_BOTS)  # AccessTokenAuthHelper::BOT_ACCESSIBLE_ENDPOINTS
     caller = Caller(owner, is_user)
     if scope != "account":
         return caller
     account = lab.accounts.get(int(account_id)) if account_id and account_id.isdigit() else None
     if account is None:
-        raise not_found()  # ref §1.2: Account.find -> RecordNotFound -> 404
-    # Order inside ensure_current_account (CW@3.8.0 and CW@4.10.1:
-    # app/controllers/concerns/ensure_current_account_helper.rb): suspended is checked *before* membership.
+        raise not_found()  # Account.find -> RecordNotFound -> 404
+    # Order inside ensure_current_account (3.8.0 and 4.10.1): suspended is checked *before* membership.
+    # https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/controllers/concerns/ensure_current_account_helper.rb
     if account.status != "active":
         raise error(401, texts.SUSPENDED)
     if isinstance(owner, User):  # devise_token_auth current_user: any User, SuperAdmin included
@@ -115,7 +117,8 @@ def authenticate(lab: ChatwootState, request: Request, action: str, account_id: 
             raise error(401, texts.NOT_MEMBER)
         caller.role = role
     elif isinstance(owner, AgentBot):
-        own = lab.v >= (4, 8, 0) and owner.account_id == account.id  # ref §1.2: 4.8.0+ (5f2b2f42, #12836)
+        # 4.8.0+ (commit 5f2b2f42, https://github.com/chatwoot/chatwoot/pull/12836)
+        own = lab.v >= (4, 8, 0) and owner.account_id == account.id
         linked = any(i.agent_bot_id == owner.id and i.account_id == account.id for i in lab.inboxes.values())
         if not (own or linked):
             raise error(401, texts.BOT_NOT_IN_ACCOUNT)

@@ -1,9 +1,10 @@
 """``POST …/conversations/filter`` and ``POST …/contacts/filter``: validation with Chatwoot's exact 422 texts, then
 an in-memory evaluation of the conditions that mimics the SQL Chatwoot builds.
 
-ref chatwoot.md §3.1-§3.3; check order from CW@3.8.0:app/helpers/filter_helper.rb#build_condition_query
-(same at 4.10.1): operator -> value -> attribute. ``validate_query_operator`` (3.16.0+) runs over the whole
-payload first (CW@4.10.1:app/services/conversations/filter_service.rb#perform).
+Check order from ``build_condition_query`` (same at 4.10.1): operator -> value -> attribute
+(https://github.com/chatwoot/chatwoot/blob/29f07e7e06a9702d8663897143a17b991db022fc/app/helpers/filter_helper.rb).
+``validate_query_operator`` (3.16.0+) runs over the whole payload first (``perform`` in
+https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/services/conversations/filter_service.rb).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def compile_conditions(payload: Any, keys: dict[str, Operators], custom_keys: li
     if not isinstance(payload, list) or not all(isinstance(c, dict) for c in payload):
         raise FilterCrash("undefined method `each' for payload")  # nil.each / malformed hash: NoMethodError
     if version >= (3, 16, 0):
-        # ref chatwoot.md §3.3 "Invalid query operator (3.16.0+)"; validate_single_condition upcases the value
+        # InvalidQueryOperator (3.16.0+, commit b34dac7b); validate_single_condition upcases the value
         for cond in payload:
             qop = _query_operator(cond.get("query_operator"))
             if qop is not None and qop.upper() not in ("AND", "OR"):
@@ -73,14 +74,14 @@ def compile_conditions(payload: Any, keys: dict[str, Operators], custom_keys: li
         qop = _query_operator(cond.get("query_operator"))
         known = keys.get(key)
         if version < (3, 8, 0):
-            # ref chatwoot.md §3.2 "<= 3.7.x": no validation; an unknown key that is no custom attribute yields
-            # ' ' in the SQL string, i.e. the condition *and its query_operator* vanish (CW@3.7.0 filter_service
-            # L130-139).
+            # <= 3.7.x: no validation; an unknown key that is no custom attribute yields
+            # ' ' in the SQL string, i.e. the condition *and its query_operator* vanish:
+            # https://github.com/chatwoot/chatwoot/blob/e1e88571958a690a6379f27ca5de67f1e7caaa81/app/services/filter_service.rb#L130-L139
             if known is None and key not in custom_keys:
                 continue
             compiled.append(Condition(key, operator, values, qop, custom=known is None))
             continue
-        # 1. ref chatwoot.md §3.3 step 1: known key, operator not allowed -> InvalidOperator
+        # 1. known key, operator not allowed -> InvalidOperator
         if known is not None and operator not in known:
             raise FilterInvalid(texts["invalid_operator"].format(attribute_name=key, allowed_keys=",".join(known)))
         # 2. step 2: values blank (except is_present/is_not_present) -> InvalidValue
@@ -192,7 +193,7 @@ def conversation_matcher(conds: list[Condition], get: Callable[[str, bool], Any]
             wanted = _as_list(cond.values)
             actual = get(cond.key, cond.custom)
             if cond.key == "status" and not cond.custom:
-                # ref chatwoot.md §3.1: values mapped through the enum; "all" means every status
+                # values mapped through the enum; "all" means every status
                 if "all" in wanted:
                     hit = True
                 else:
@@ -208,7 +209,8 @@ def conversation_matcher(conds: list[Condition], get: Callable[[str, bool], Any]
 
 def contact_matcher(conds: list[Condition], get: Callable[[str, bool], Any], now: float) -> Callable[[], bool]:
     """Contacts filter: only ``values[0]`` is used; phone numbers are normalised to ``"+" + digits``; text columns
-    compare case-insensitively (ref chatwoot.md §3.2 "Contacts filter specifics")."""
+    compare case-insensitively
+    (https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/services/contacts/filter_service.rb)."""
 
     def run() -> bool:
         results: list[tuple[bool, str | None]] = []

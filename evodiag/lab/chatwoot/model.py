@@ -19,12 +19,14 @@ Role = Literal["administrator", "agent"]
 AccountStatus = Literal["active", "suspended"]
 ConversationStatus = Literal["open", "resolved", "pending", "snoozed"]
 
-# ref chatwoot.md §3.1; CW@4.10.1:app/models/conversation.rb `enum status`
+# `enum status` in
+# https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/models/conversation.rb
 CONVERSATION_STATUSES: dict[str, int] = {"open": 0, "resolved": 1, "pending": 2, "snoozed": 3}
-# ref chatwoot.md §5.3; CW@4.10.1:app/models/message.rb `enum message_type`
+# `enum message_type` in
+# https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/models/message.rb
 MESSAGE_TYPES: dict[str, int] = {"incoming": 0, "outgoing": 1, "activity": 2, "template": 3}
 MESSAGE_TYPE_NAMES: dict[int, str] = {v: k for k, v in MESSAGE_TYPES.items()}
-# CW@4.10.1:app/models/message.rb `enum content_type` (the first values; the lab only ever creates "text")
+# `enum content_type` in app/models/message.rb at 4.10.1 (the first values; the lab only ever creates "text")
 CONTENT_TYPES: tuple[str, ...] = ("text", "input_text", "input_textarea", "input_email", "input_select", "cards",
                                   "form", "article", "incoming_email", "input_csat", "integrations", "sticker")
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
@@ -46,7 +48,8 @@ def new_token() -> str:
 @dataclass
 class Account:
     """``accounts`` row. ``locale=None`` means "created with the installation's DEFAULT_LOCALE" and resolves to
-    :attr:`ChatwootLab.locale` at request time (ref CW@4.10.1:.env.example L22: new accounts take DEFAULT_LOCALE)."""
+    :attr:`ChatwootLab.locale` at request time (new accounts take DEFAULT_LOCALE:
+    https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/.env.example#L22)."""
 
     id: int
     name: str
@@ -56,7 +59,7 @@ class Account:
     domain: str | None = None
     support_email: str | None = None
     features: dict[str, bool] = field(default_factory=dict)
-    # Keys of custom attribute definitions: a filter on such a key is accepted (ref chatwoot.md §3.3 step 3).
+    # Keys of custom attribute definitions: a filter on such a key is accepted (filter_helper.rb).
     conversation_custom_attributes: list[str] = field(default_factory=list)
     contact_custom_attributes: list[str] = field(default_factory=list)
 
@@ -65,7 +68,7 @@ class Account:
 class User:
     """``users`` row plus its ``account_users`` (``memberships``) and ``inbox_members`` (``inbox_ids``).
 
-    ``type`` is the STI column: ``None`` or ``"SuperAdmin"`` (ref chatwoot.md §1.4). ``token`` is the
+    ``type`` is the STI column: likely ``None`` or ``"SuperAdmin"``. ``token`` is the
     ``access_tokens.token`` of the user (Profile -> Access Token)."""
 
     id: int
@@ -91,7 +94,7 @@ class User:
 
 @dataclass
 class AgentBot:
-    """``agent_bots`` row; ``account_id=None`` is a system bot (ref chatwoot.md §4.2)."""
+    """``agent_bots`` row; ``account_id=None`` is a system bot."""
 
     id: int
     name: str
@@ -110,7 +113,7 @@ class AgentBot:
 
 @dataclass
 class PlatformApp:
-    """A Super Admin -> Platform Apps token (ref chatwoot.md §1.3)."""
+    """A Super Admin -> Platform Apps token (valid only on ``/platform/api/v1/...``)."""
 
     id: int
     name: str
@@ -124,7 +127,7 @@ class Inbox:
     ``agent_bot_id``/``agent_bot_status`` model the ``agent_bot_inboxes`` row (``enum status: {active, inactive}``),
     ``dialogflow_enabled`` an enabled Dialogflow hook, ``response_bot_enabled`` the enterprise response bot
     (3.8-3.16), ``captain_assistant``/``captain_responses_left`` the enterprise Captain (4.0+). See
-    :meth:`active_bot` (ref chatwoot.md §4.3)."""
+    :meth:`active_bot`."""
 
     id: int
     account_id: int
@@ -162,8 +165,8 @@ class Inbox:
         return self.channel_type == "Channel::Api"
 
     def active_bot(self, version: Version, enterprise: bool) -> bool:
-        """``Inbox#active_bot?`` (ref chatwoot.md §4.3; CW@3.8.0/4.2.0:app/models/inbox.rb,
-        enterprise/app/models/enterprise/inbox.rb).
+        """``Inbox#active_bot?`` (app/models/inbox.rb and enterprise/app/models/enterprise/inbox.rb, 3.8.0 and 4.2.0:
+        https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/app/models/inbox.rb).
 
         CE: an *active* agent-bot link, or an enabled Dialogflow hook. Enterprise adds, by version:
         <4.0.0 the response bot; 4.0.0-4.0.1 a linked Captain assistant; >=4.0.2 a linked Captain assistant with
@@ -199,7 +202,7 @@ class Contact:
 
     @property
     def resolved(self) -> bool:
-        """``Contact.resolved_contacts``: a non-empty email, phone number or identifier (ref chatwoot.md §5.1)."""
+        """``Contact.resolved_contacts``: a non-empty email, phone number or identifier."""
         return bool(self.email or self.phone_number or self.identifier)
 
 
@@ -215,7 +218,7 @@ class ContactInbox:
 @dataclass
 class Conversation:
     """``conversations`` row. ``display_id`` is the per-account number every ``/conversations/{id}`` route uses
-    (ref chatwoot.md §3.4)."""
+    (``find_by!(display_id: …)``)."""
 
     id: int
     display_id: int
@@ -247,7 +250,7 @@ class Conversation:
 @dataclass
 class Message:
     """``messages`` row. ``message_type`` is the integer enum value (REST JSON carries the integer; webhooks the
-    name; ref chatwoot.md §5.3, §6)."""
+    name)."""
 
     id: int
     account_id: int
@@ -271,7 +274,7 @@ class Message:
 
 @dataclass
 class Delivery:
-    """One outbound webhook attempt (ref chatwoot.md §6)."""
+    """One outbound webhook attempt (lib/webhooks/trigger.rb)."""
 
     url: str
     event: str

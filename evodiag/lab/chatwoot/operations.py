@@ -1,6 +1,6 @@
 """What Chatwoot does when asked to create a conversation or a message or to toggle a status: the builders'
-validations, ``determine_conversation_status``, the reopen rules and attachments (ref chatwoot.md §4.3, §5.2,
-§5.3). Handlers call these; they change the state store."""
+validations, ``determine_conversation_status``, the reopen rules and attachments (app/builders,
+app/models/conversation.rb, app/models/message.rb). Handlers call these; they change the state store."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from evodiag.lab.chatwoot.webhooks import deliver
 
 
 def create_conversation(lab: ChatwootState, caller: Caller, params: dict[str, Any]) -> Conversation:
-    """``POST …/conversations`` (ref chatwoot.md §5.2 and §4.3)."""
+    """``POST …/conversations`` (ConversationBuilder, then ``determine_conversation_status``)."""
     account = caller.account
     assert account is not None
     inbox: Inbox | None = None
@@ -46,7 +46,7 @@ def create_conversation(lab: ChatwootState, caller: Caller, params: dict[str, An
     if inbox is not None and contact is not None:
         ci = lab.contact_inbox_for(contact, inbox, str(source_id) if present(source_id) else None)
     else:
-        # ref §5.2: fallback ContactInbox.find_by!(source_id:) -> 404
+        # fallback ContactInbox.find_by!(source_id:) -> 404
         found = next((c for c in lab.contact_inboxes.values()
                       if source_id is not None and c.source_id == str(source_id)), None)
         if found is None:
@@ -56,7 +56,7 @@ def create_conversation(lab: ChatwootState, caller: Caller, params: dict[str, An
     ci_inbox = lab.inboxes[ci.inbox_id]
     message = params.get("message") if isinstance(params.get("message"), dict) else None
     if ci_inbox.lock_to_single_conversation:
-        # ref §5.2: ConversationBuilder returns the contact_inbox's last conversation, whatever its status
+        # ConversationBuilder returns the contact_inbox's last conversation, whatever its status
         existing = [c for c in lab.conversations.values() if c.contact_inbox_id == ci.id]
         if existing:
             conv = max(existing, key=lambda c: c.id)
@@ -69,7 +69,8 @@ def create_conversation(lab: ChatwootState, caller: Caller, params: dict[str, An
     if message:
         check_message(lab, caller, ci_inbox, message, on_error=500)
     initial: ConversationStatus = str(status) if present(status) else "open"  # type: ignore[assignment]
-    # ref §4.3 determine_conversation_status (before_create, after the builder copied params[:status]):
+    # determine_conversation_status (before_create, after the builder copied params[:status]):
+    # https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/app/models/conversation.rb#L212-L221
     if lab.contacts[ci.contact_id].blocked:
         initial = "resolved"
     elif ci_inbox.active_bot(lab.v, lab.enterprise):
@@ -91,7 +92,7 @@ def create_conversation(lab: ChatwootState, caller: Caller, params: dict[str, An
 def check_message(lab: ChatwootState, caller: Caller, inbox: Inbox, params: dict[str, Any],
                   on_error: int = 422) -> None:
     """``Messages::MessageBuilder`` validations; errors become 422 ``{"error": e.message}`` from
-    MessagesController#create (ref chatwoot.md §5.3) or 500 inside ConversationsController#create."""
+    MessagesController#create or 500 inside ConversationsController#create."""
 
     def fail(message: str) -> HTTPError:
         return error(422, message) if on_error == 422 else server_error()
@@ -109,7 +110,7 @@ def check_message(lab: ChatwootState, caller: Caller, inbox: Inbox, params: dict
 
 def create_message(lab: ChatwootState, caller: Caller, conv: Conversation, params: dict[str, Any],
                    on_error: int = 422) -> Message:
-    """``POST …/messages``: build, then ``Message#reopen_conversation`` (ref chatwoot.md §4.3 "Reopen")."""
+    """``POST …/messages``: build, then ``Message#reopen_conversation``."""
     inbox = lab.inboxes[conv.inbox_id]
     check_message(lab, caller, inbox, params, on_error)
     raw = params.get("message_type")
@@ -150,9 +151,10 @@ def attach_file(lab: ChatwootState, msg: Message, upload: dict[str, Any]) -> dic
 
 
 def _attachment(lab: ChatwootState, msg: Message, upload: dict[str, Any]) -> dict[str, Any]:
-    """``Attachment#push_event_data`` (CW@4.10.1:app/models/attachment.rb base_data + file_metadata). The blob
-    is kept in :attr:`blobs`; ``data_url`` is ``url_for(file)`` on ``FRONTEND_URL`` (ref chatwoot.md §6
-    "Attachments"), which the lab serves as a redirect to the file (UNVERIFIED: the signed id format). The URLs
+    """``Attachment#push_event_data`` (base_data + file_metadata in
+    https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/models/attachment.rb).
+    The blob is kept in :attr:`blobs`; ``data_url`` is ``url_for(file)`` on ``FRONTEND_URL``, which the lab
+    serves as a redirect to the file (UNVERIFIED: the signed id format). The URLs
     are stored as paths: Rails builds them when the message is serialised (:func:`views.attachments_json`), so
     a changed FRONTEND_URL applies to old messages too."""
     ctype = str(upload.get("content_type") or "application/octet-stream")
@@ -175,7 +177,9 @@ def _attachment(lab: ChatwootState, msg: Message, upload: dict[str, Any]) -> dic
 
 
 def reopen(lab: ChatwootState, conv: Conversation, msg: Message) -> None:
-    """``Message#reopen_conversation`` (ref chatwoot.md §4.3; CW@3.8.0 L316-330, CW@4.10.1 L383-402)."""
+    """``Message#reopen_conversation``:
+    https://github.com/chatwoot/chatwoot/blob/29f07e7e06a9702d8663897143a17b991db022fc/app/models/message.rb#L316-L330
+    https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/models/message.rb#L383-L402"""
     if conv.muted or msg.message_type != MESSAGE_TYPES["incoming"]:
         return
     if conv.status == "snoozed":
@@ -186,7 +190,7 @@ def reopen(lab: ChatwootState, conv: Conversation, msg: Message) -> None:
 
 
 def toggle_status(lab: ChatwootState, caller: Caller, conv: Conversation, params: dict[str, Any]) -> bool | None:
-    """``ConversationsController#toggle_status`` (ref chatwoot.md §4.3 "Toggle status", §5.2). Returns
+    """``ConversationsController#toggle_status`` (same at 3.8.0 and 4.10.1). Returns
     ``@status`` (``success``): nil on the bot hand-off branch."""
     wanted = params.get("status")
     success: bool | None = True

@@ -36,22 +36,22 @@ class HTTPError(Exception):
 
 
 def error(status: int, message: str) -> HTTPError:
-    """``render json: { error: message }, status:`` (ref chatwoot.md §1.2)."""
+    """``render json: { error: message }, status:``."""
     return HTTPError(rails_json({"error": message}, status))
 
 
 def not_found() -> HTTPError:
-    # ref chatwoot.md §1.2: RecordNotFound -> handle_with_exception -> 404 "Resource could not be found"
+    # RecordNotFound -> handle_with_exception -> 404 "Resource could not be found" (request_exception_handler.rb)
     return error(404, texts.NOT_FOUND)
 
 
 def not_allowed() -> HTTPError:
-    # ref chatwoot.md §1.2: Pundit::NotAuthorizedError -> 401 (not 403)
+    # Pundit::NotAuthorizedError -> 401 (not 403)
     return error(401, texts.NOT_ALLOWED)
 
 
 def record_invalid(errors: list[tuple[str, str]]) -> HTTPError:
-    """ref chatwoot.md §1.2 / §5.1: ``render_record_invalid`` -> 422 ``{"message": full messages joined by ', ',
+    """``render_record_invalid`` -> 422 ``{"message": full messages joined by ', ',
     "attributes": [...]}``; ``errors`` is ``[(attribute, message), …]`` in validation order."""
     full = ", ".join(f"{texts.ATTRIBUTE_NAMES.get(attr, attr.replace('_', ' ').capitalize())} {msg}"
                      for attr, msg in errors)

@@ -45,25 +45,27 @@ class ChatwootState:
       (or a valid ``?locale=``), because ``authenticate_user!`` runs inside ApplicationController's
       ``switch_locale``, before any account is known. Account-scoped messages (filter 422s) use the *account*
       locale (``around_action :switch_locale_using_account_locale``); an :class:`Account` with ``locale=None``
-      was created with DEFAULT_LOCALE and so follows this field. ref chatwoot.md §1.2 "Error-message locale".
-    - ``queue_ok`` / ``data_ok``: Redis / Postgres health in ``GET /api`` (ref §2).
+      was created with DEFAULT_LOCALE and so follows this field.
+    - ``queue_ok`` / ``data_ok``: Redis / Postgres health in ``GET /api`` (app/controllers/api_controller.rb).
     - ``drop_underscore_headers``: an nginx in front with the default ``underscores_in_headers off``: request
-      headers whose name contains ``_`` are discarded before Chatwoot sees them (ref §1.2, §9).
+      headers whose name contains ``_`` are discarded before Chatwoot sees them
+      (https://github.com/evolution-foundation/evolution-api/issues/1709).
     - ``enterprise``: the enterprise folder is present (the standard ``chatwoot/chatwoot`` image; ``-ce`` images
       are False). Affects ``active_bot?`` (response bot / Captain) and some extra JSON keys.
-    - ``api_only_server``: ``CW_API_ONLY_SERVER=true``, ``/`` also answers like ``/api`` (ref §2).
+    - ``api_only_server``: ``CW_API_ONLY_SERVER=true``, ``/`` also answers like ``/api`` (config/routes.rb).
     - ``inbox_hmac_key``: ``CHATWOOT_INBOX_HMAC_KEY``; when set the profile carries ``hmac_identifier``.
-    - ``agent_bot_none_body``: body of ``GET inboxes/{id}/agent_bot`` with no bot attached. UNVERIFIED (ref §4.2,
-      §10): default ``{}`` because jbuilder 2.11.5 drops a key whose block sets nothing (its test "empty block
+    - ``agent_bot_none_body``: body of ``GET inboxes/{id}/agent_bot`` with no bot attached. UNVERIFIED:
+      default ``{}`` because jbuilder 2.11.5 drops a key whose block sets nothing (its test "empty block
       handling") and a top-level blank renders as ``{}``; set ``'{"agent_bot":null}'`` to model the other reading.
     - ``search_without_q_422``: ``GET contacts/search`` without ``q``. The controller line is
       ``render … if params[:q].blank? && return``: Ruby evaluates ``return`` inside the condition, so the action
       returns *before* rendering and the default template renders ``{"meta":{"count":null,…},"payload":[]}``
       with 200. Default False models that reading (UNVERIFIED, not executed); True gives the reference's 422.
-    - ``webhook_timeout``: seconds (5 s; configurable from 4.8.0 via WEBHOOK_TIMEOUT; ref §6).
+    - ``webhook_timeout``: seconds (5 s; configurable from 4.8.0 via WEBHOOK_TIMEOUT,
+      https://github.com/chatwoot/chatwoot/pull/12777).
     - ``auto_deliver_webhooks``: POST ``message_created`` to an API inbox's ``webhook_url`` after every message
       created through the API (only loopback targets are contacted; others are recorded as failed).
-    - ``frontend_url``: ``FRONTEND_URL``, the host of attachment ``data_url``s (ref §6; default the
+    - ``frontend_url``: ``FRONTEND_URL``, the host of attachment ``data_url``s (default the
       ``.env.example`` value ``http://0.0.0.0:3000``). The lab serves ``/rails/active_storage/…`` itself, so
       pointing it at the lab's own URL makes attachments downloadable.
     - ``clock``: time source (UNIX seconds), for deterministic timestamps.
@@ -218,7 +220,7 @@ class ChatwootState:
 
     # --- queries -------------------------------------------------------------------------------------------
     def active_bot(self, inbox_id: int) -> bool:
-        """``inbox.active_bot?`` for this lab's version and edition (ref chatwoot.md §4.3)."""
+        """``inbox.active_bot?`` for this lab's version and edition."""
         return self.inboxes[inbox_id].active_bot(self.v, self.enterprise)
 
     def conversations_for(self, inbox_id: int) -> list[Conversation]:

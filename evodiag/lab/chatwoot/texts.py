@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from evodiag.lab.chatwoot.model import Version
 
-# --- §1.2 fixed English texts (render_unauthorized / render_not_found_error carry literal strings) -------------
-# ref chatwoot.md §1.2; CW@3.8.0/4.10.1:app/controllers/concerns/{access_token_auth_helper,
-# ensure_current_account_helper,request_exception_handler}.rb
+# --- fixed English texts (render_unauthorized / render_not_found_error carry literal strings) ---------------
+# app/controllers/concerns/{access_token_auth_helper,ensure_current_account_helper,request_exception_handler}.rb,
+# identical at 3.8.0 and 4.10.1:
+# https://github.com/chatwoot/chatwoot/tree/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/controllers/concerns
 INVALID_TOKEN = "Invalid Access Token"
 NOT_FOR_BOTS = "Access to this endpoint is not authorized for bots"
 NOT_FOUND = "Resource could not be found"
@@ -15,21 +16,23 @@ NOT_MEMBER = "You are not authorized to access this account"
 BOT_NOT_IN_ACCOUNT = "Bot is not authorized to access this account"
 SUSPENDED = "Account is suspended"
 NOT_ALLOWED = "You are not authorized to do this action"
-# ref chatwoot.md §5.1; CW@4.2.0:app/controllers/api/v1/accounts/contacts_controller.rb#search
+# `search` in
+# https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/app/controllers/api/v1/accounts/contacts_controller.rb
 SEARCH_NEEDS_Q = "Specify search string with parameter q"
-# ref chatwoot.md §5.3; CW@4.10.1:app/builders/messages/message_builder.rb#message_type
+# `message_type` in
+# https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/builders/messages/message_builder.rb
 INCOMING_ONLY_API = "Incoming messages are only allowed in Api inboxes"
 
 # --- devise unauthenticated (the locale is the installation default or ?locale=) ------------------------------
-# ref chatwoot.md §1.2 rows 1-2; config/locales/devise.en.yml, devise.pt_BR.yml L16
+# config/locales/devise.en.yml, devise.pt_BR.yml L16
 DEVISE_UNAUTHENTICATED: dict[str, str] = {
     "en": "You need to sign in or sign up before continuing.",
     "pt_BR": "Você precisa entrar ou se cadastrar antes de continuar.",
 }
 
 # --- filter errors: config/locales/{en,pt_BR}.yml errors.custom_filters (identical at 3.8.0 and 4.10.1) --------
-# ref chatwoot.md §3.3. The pt_BR invalid_value text is not in the reference; it is quoted from
-# CW@3.8.0/4.10.1:config/locales/pt_BR.yml errors.custom_filters.invalid_value.
+# https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/config/locales/en.yml
+# https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/config/locales/pt_BR.yml
 FILTER_ERRORS: dict[str, dict[str, str]] = {
     "en": {
         "invalid_attribute": "Invalid attribute key - [{key}]. The key should be one of [{allowed_keys}] or a "
@@ -49,10 +52,12 @@ FILTER_ERRORS: dict[str, dict[str, str]] = {
 }
 
 # --- record validation texts --------------------------------------------------------------------------------
-# Inbox name (2.7 .. 4.2.x): ref chatwoot.md §4.1; CW@4.2.0:config/locales/en.yml errors.inboxes.validations.name.
+# Inbox name (2.7 .. 4.2.x): errors.inboxes.validations.name in
+# https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/config/locales/en.yml
 # The model evaluates I18n.t at class-load time, i.e. in the boot locale (en), whatever the account locale.
 INBOX_NAME_INVALID = "should not start or end with symbols, and it should not have < > / \\ @ characters."
-# ref chatwoot.md §5.1; CW@4.10.1:config/locales/en.yml errors.contacts.phone_number.invalid / email.invalid
+# errors.contacts.phone_number.invalid / email.invalid in
+# https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/config/locales/en.yml
 PHONE_INVALID = "should be in e164 format"
 EMAIL_INVALID = "Invalid email"
 TAKEN = "has already been taken"  # Rails default errors.messages.taken; UNVERIFIED for pt_BR accounts
@@ -78,7 +83,8 @@ _EQ_CONTAINS: Operators = ("equal_to", "not_equal_to", "contains", "does_not_con
 _DATE: Operators = ("is_greater_than", "is_less_than", "days_before")
 _ALL_37: Operators = ("equal_to", "not_equal_to", "contains", "does_not_contain", "is_present", "is_not_present")
 
-# ref chatwoot.md §3.2 "<= 3.7.x"; CW@3.7.0:lib/filters/filter_keys.json (operators were not validated then).
+# <= 3.7.x (operators were not validated then):
+# https://github.com/chatwoot/chatwoot/blob/e1e88571958a690a6379f27ca5de67f1e7caaa81/lib/filters/filter_keys.json
 CONVERSATION_KEYS_3_7: dict[str, Operators] = {
     "status": _EQ, "assignee_id": _ALL_37, "contact_id": _ALL_37, "inbox_id": _ALL_37, "team_id": _ALL_37,
     "display_id": _ALL_37, "campaign_id": _ALL_37, "labels": ("exactly_equal_to", "contains", "does_not_contain"),
@@ -87,23 +93,25 @@ CONVERSATION_KEYS_3_7: dict[str, Operators] = {
     "referer": ("equal_to", "not_equal_to", "contains", "does_not_contain", "present", "is_not_present"),
     "created_at": _DATE, "last_activity_at": _DATE, "mail_subject": _EQ_CONTAINS,
 }
-# ref chatwoot.md §3.2 "3.8.0 - 4.9.x" (15 keys, in filter_keys.yml order); CW@3.8.0:lib/filters/filter_keys.yml
+# 3.8.0 - 4.9.x (15 keys, in filter_keys.yml order):
+# https://github.com/chatwoot/chatwoot/blob/29f07e7e06a9702d8663897143a17b991db022fc/lib/filters/filter_keys.yml
 CONVERSATION_KEYS_3_8: dict[str, Operators] = {
     "status": _EQ, "assignee_id": _EQ_PRESENT, "inbox_id": _EQ_PRESENT, "team_id": _EQ_PRESENT,
     "priority": _EQ, "display_id": _EQ_CONTAINS, "campaign_id": _EQ_PRESENT, "labels": _EQ_PRESENT,
     "browser_language": _EQ, "conversation_language": _EQ, "country_code": _EQ, "referer": _EQ_CONTAINS,
     "created_at": _DATE, "last_activity_at": _DATE, "mail_subject": _EQ_CONTAINS,
 }
-# ref chatwoot.md §3.2 ">= 4.10.0": minus country_code (commit 7b51939f, #13186)
+# >= 4.10.0: minus country_code (commit 7b51939f, https://github.com/chatwoot/chatwoot/pull/13186)
 CONVERSATION_KEYS_4_10: dict[str, Operators] = {k: v for k, v in CONVERSATION_KEYS_3_8.items() if k != "country_code"}
 
-# ref chatwoot.md §3.2 "Contacts keys" (3.8.0 - 4.10.1); CW@3.8.0:lib/filters/filter_keys.yml `contacts`
+# `contacts` keys (3.8.0 - 4.10.1):
+# https://github.com/chatwoot/chatwoot/blob/29f07e7e06a9702d8663897143a17b991db022fc/lib/filters/filter_keys.yml
 CONTACT_KEYS_3_8: dict[str, Operators] = {
     "name": _EQ_CONTAINS, "phone_number": (*_EQ_CONTAINS, "starts_with"), "email": _EQ_CONTAINS,
     "identifier": _EQ, "country_code": _EQ, "city": _EQ_CONTAINS, "company": _EQ_CONTAINS,
     "labels": _EQ_PRESENT, "created_at": _DATE, "last_activity_at": _DATE, "blocked": _EQ,
 }
-# CW@3.7.0:lib/filters/filter_keys.json `contacts` (not in the reference; no validation at 3.7.0 anyway)
+# `contacts` in lib/filters/filter_keys.json at 3.7.0 (no validation at 3.7.0 anyway)
 CONTACT_KEYS_3_7: dict[str, Operators] = {
     "name": _EQ_CONTAINS, "phone_number": (*_EQ_CONTAINS, "starts_with"), "email": _EQ_CONTAINS,
     "identifier": _EQ, "country_code": _EQ, "city": _EQ_CONTAINS, "browser_language": _EQ_CONTAINS,
@@ -130,7 +138,7 @@ def contact_filter_keys(version: Version) -> dict[str, Operators]:
 
 
 # --- bot tokens ----------------------------------------------------------------------------------------------
-# ref chatwoot.md §1.3 AccessTokenAuthHelper::BOT_ACCESSIBLE_ENDPOINTS (+ custom_attributes from 4.2.0)
+# AccessTokenAuthHelper::BOT_ACCESSIBLE_ENDPOINTS (+ custom_attributes from 4.2.0, commit 27430752)
 def bot_accessible(action: str, version: Version) -> bool:
     allowed = {"conversations#toggle_status", "conversations#toggle_priority", "conversations#create",
                "conversations#update", "conversations/messages#create", "conversations/assignments#create"}

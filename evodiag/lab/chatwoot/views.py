@@ -33,7 +33,7 @@ def rails_time(ts: float | None) -> str | None:
 
 
 def db_time(ts: float) -> str:
-    """``Time#to_fs(:db)``: ``YYYY-MM-DD HH:MM:SS`` (ref chatwoot.md §2)."""
+    """``Time#to_fs(:db)``: ``YYYY-MM-DD HH:MM:SS`` (UTC, no ``T``/``Z``)."""
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -44,8 +44,9 @@ def epoch(ts: float | None) -> int:
 
 # --- users ---------------------------------------------------------------------------------------------------
 def user_json(lab: ChatwootState, user: User) -> JSON:
-    """``GET /api/v1/profile``. ref chatwoot.md §1.4; CW@4.2.0:app/views/api/v1/models/_user.json.jbuilder.
-    ``accounts[].permissions`` from 3.8.0 (diff CW@3.7.0..CW@3.8.0); the enterprise ``custom_role_id`` /
+    """``GET /api/v1/profile``:
+    https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/app/views/api/v1/models/_user.json.jbuilder
+    ``accounts[].permissions`` from 3.8.0 (diff 3.7.0..3.8.0); the enterprise ``custom_role_id`` /
     ``custom_role`` from 3.13.0 (commit 58e78621, git ancestry)."""
     active = user.active_account_id if user.active_account_id in user.memberships else next(iter(user.memberships),
                                                                                             None)
@@ -59,7 +60,7 @@ def user_json(lab: ChatwootState, user: User) -> JSON:
         "message_signature": user.message_signature,
         "email": user.email,
     }
-    if lab.inbox_hmac_key:  # only when the installation HMAC key is set (ref §1.4 notes)
+    if lab.inbox_hmac_key:  # only when the installation HMAC key is set
         out["hmac_identifier"] = hmac.new(lab.inbox_hmac_key.encode(), user.email.encode(), hashlib.sha256).hexdigest()
     out.update({"id": user.id, "inviter_id": None, "name": user.name, "provider": "email",
                 "pubsub_token": user.pubsub_token})
@@ -85,7 +86,7 @@ def user_json(lab: ChatwootState, user: User) -> JSON:
 
 
 def user_push(user: User) -> JSON:
-    """``User#push_event_data`` (CW@4.10.1:app/models/user.rb)."""
+    """``User#push_event_data`` (app/models/user.rb at 4.10.1)."""
     return {"id": user.id, "name": user.name, "available_name": user.available_name, "avatar_url": "",
             "type": "user", "availability_status": "offline", "thumbnail": ""}
 
@@ -104,8 +105,9 @@ def agent_json(lab: ChatwootState, user: User, account_id: int) -> JSON:
 
 # --- accounts ------------------------------------------------------------------------------------------------
 def account_json(lab: ChatwootState, account: Account) -> JSON:
-    """``GET /api/v1/accounts/{id}`` (ref chatwoot.md §2 "Alternative"; CW@4.10.1:app/views/api/v1/accounts/
-    show.json.jbuilder + models/_account.json.jbuilder; ``settings`` replaced ``auto_resolve_duration`` in 4.2.0)."""
+    """``GET /api/v1/accounts/{id}`` (app/views/api/v1/accounts/show.json.jbuilder + models/_account.json.jbuilder
+    at 4.10.1; ``settings`` replaced ``auto_resolve_duration`` in 4.2.0):
+    https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/views/api/v1/models/_account.json.jbuilder"""
     out: JSON = {}
     if lab.v >= (4, 2, 0):
         out["settings"] = {}
@@ -141,7 +143,8 @@ def _weekly_schedule() -> list[JSON]:
 
 
 def inbox_json(lab: ChatwootState, inbox: Inbox, administrator: bool) -> JSON:
-    """ref chatwoot.md §4.1 "Inbox fields"; key order of CW@4.10.1:app/views/api/v1/models/_inbox.json.jbuilder.
+    """Key order of
+    https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/views/api/v1/models/_inbox.json.jbuilder
     API-channel block: ``hmac_token`` (administrators only), ``webhook_url``, ``inbox_identifier``,
     ``additional_attributes``."""
     out: JSON = {
@@ -186,7 +189,7 @@ def inbox_slim(inbox: Inbox) -> JSON:
 
 
 def inbox_record(inbox: Inbox) -> JSON:
-    """``Inbox#as_json`` (every column, CW@4.10.1:db/schema.rb order): ``contacts/create.json.jbuilder`` renders
+    """``Inbox#as_json`` (every column, in db/schema.rb order at 4.10.1): ``contacts/create.json.jbuilder`` renders
     the model itself (``json.inbox @contact_inbox&.inbox``)."""
     return {
         "id": inbox.id, "channel_id": inbox.channel_id, "account_id": inbox.account_id, "name": inbox.name,
@@ -203,7 +206,7 @@ def inbox_record(inbox: Inbox) -> JSON:
 
 
 def agent_bot_json(bot: AgentBot, account_id: int, *, presenter: bool) -> JSON:
-    """``api/v1/models/_agent_bot.json.jbuilder`` (ref chatwoot.md §4.2).
+    """``api/v1/models/_agent_bot.json.jbuilder``.
 
     ``presenter=True`` (``GET agent_bots`` wraps bots in ``AgentBotPresenter``): ``access_token`` is the token
     string, only for the account's own bots. ``presenter=False`` (``GET inboxes/{id}/agent_bot`` passes the model):
@@ -229,7 +232,7 @@ def agent_bot_push(bot: AgentBot) -> JSON:
 
 # --- contacts ------------------------------------------------------------------------------------------------
 def contact_json(lab: ChatwootState, contact: Contact, *, with_contact_inboxes: bool) -> JSON:
-    """ref chatwoot.md §5.1 "Contact object"; CW@4.10.1:app/views/api/v1/models/_contact.json.jbuilder."""
+    """https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/views/api/v1/models/_contact.json.jbuilder"""
     out: JSON = {
         "additional_attributes": contact.additional_attributes, "availability_status": "offline",
         "email": contact.email, "id": contact.id, "name": contact.name, "phone_number": contact.phone_number,
@@ -281,7 +284,7 @@ def attachments_json(lab: ChatwootState, msg: Message) -> list[JSON]:
 
 
 def message_json(lab: ChatwootState, msg: Message) -> JSON:
-    """``api/v1/models/_message.json.jbuilder``: ``message_type`` is the integer (ref chatwoot.md §5.3)."""
+    """``api/v1/models/_message.json.jbuilder``: ``message_type`` is the integer."""
     conv = lab.conversations[msg.conversation_id]
     out: JSON = {"id": msg.id, "content": msg.content, "inbox_id": msg.inbox_id}
     if msg.echo_id:
@@ -326,8 +329,9 @@ def message_push(lab: ChatwootState, msg: Message) -> JSON:
 
 # --- conversations -------------------------------------------------------------------------------------------
 def conversation_json(lab: ChatwootState, conv: Conversation) -> JSON:
-    """ref chatwoot.md §3.4 "Conversation object"; key order of
-    CW@4.10.1:app/views/api/v1/conversations/partials/_conversation.json.jbuilder (``updated_at`` from 4.0.2,
+    """Key order of
+    https://github.com/chatwoot/chatwoot/blob/ecd4892a23535c92c4f3752340e4ad677b1433c9/app/views/api/v1/conversations/partials/_conversation.json.jbuilder
+    (``updated_at`` from 4.0.2,
     ``assignee_type`` from 4.8.0, by git ancestry)."""
     inbox = lab.inboxes.get(conv.inbox_id)
     contact = lab.contacts.get(conv.contact_id)
@@ -378,7 +382,7 @@ def conversation_json(lab: ChatwootState, conv: Conversation) -> JSON:
 
 # --- webhooks ------------------------------------------------------------------------------------------------
 def message_webhook(lab: ChatwootState, msg: Message, event: str) -> JSON:
-    """``Message#webhook_data`` + ``event`` as POSTed to an API inbox's ``webhook_url`` (ref chatwoot.md §6):
+    """``Message#webhook_data`` + ``event`` as POSTed to an API inbox's ``webhook_url``:
     ``message_type`` is the *string* there. Nested objects are abbreviated (UNVERIFIED beyond the listed keys)."""
     conv = lab.conversations[msg.conversation_id]
     account = lab.accounts.get(msg.account_id)

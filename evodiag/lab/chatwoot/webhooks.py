@@ -1,4 +1,5 @@
-"""Outbound webhooks of an API inbox (ref chatwoot.md §6 ``Webhooks::Trigger``)."""
+"""Outbound webhooks of an API inbox (``Webhooks::Trigger``,
+https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/lib/webhooks/trigger.rb)."""
 
 from __future__ import annotations
 

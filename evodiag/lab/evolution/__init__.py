@@ -1,8 +1,8 @@
 """Emulated Evolution API (WhatsApp HTTP gateway) for the test lab.
 
 Reproduces the real server's routes, guards, status codes and bodies per version (1.7.x/1.8.x = v1, 2.x = v2),
-its outbound webhooks and the calls it makes to Chatwoot. Facts and citations: the developers'
-Evolution API and Chatwoot reference notes (``ref §N`` in comments).
+its outbound webhooks and the calls it makes to Chatwoot. Facts: Evolution API's and Chatwoot's source at the
+tags linked in comments, and what a real Evolution API 2.3.6 server was observed to answer.
 
 Modules, bottom up: ``model`` (instance records), ``state`` (the state store: server config, instances,
 records), ``payloads`` (bodies, validation), ``outbound`` (webhook delivery), ``chatwoot_sync`` (calls to

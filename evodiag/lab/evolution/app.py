@@ -1,8 +1,9 @@
 """The emulated Evolution API server: which handler answers which method and path, per version.
 
 State lives in :mod:`.state`, handlers in :mod:`.routes` (one module per route family), the WhatsApp side
-(connecting, messages) in :mod:`.whatsapp`. Citations: ``ref §N`` = the Evolution API reference section N
-(``R@<tag>:<path>`` keys are source citations); §11 are observations on a real 2.3.6 server.
+(connecting, messages) in :mod:`.whatsapp`. Citations: links to Evolution API's source at a tag, and
+"observed on 2.3.6" for what a real 2.3.6 server answered. The routes and their guards:
+https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/routes/index.router.ts
 """
 
 from __future__ import annotations
@@ -38,23 +39,23 @@ class EvolutionLab(EvolutionState, LabApp):
         for inst in self.instances:
             self.fill_ids(inst)
         routes: list[tuple[str, str, Callable[..., Any], bool]] = [
-            ("GET", "/", server.root, False),  # ref §3
-            ("POST", "/verify-creds", server.verify_creds, False),  # ref §3
-            ("GET", "/instance/fetchInstances", instance.fetch_instances, False),  # ref §4.2
-            ("POST", "/instance/create", instance.create, True),  # ref §4.5
-            ("GET", "/instance/connectionState/{instance}", instance.connection_state, False),  # ref §4.3
-            ("GET", "/instance/connect/{instance}", instance.connect, True),  # ref §4.4 (starts connecting)
-            ("PUT", "/instance/restart/{instance}", instance.restart, True),  # ref §2.2 (v1)
-            ("POST", "/instance/restart/{instance}", instance.restart, True),  # ref §2.2 (v2)
-            ("DELETE", "/instance/logout/{instance}", instance.logout, True),  # ref §11
-            ("DELETE", "/instance/delete/{instance}", instance.delete, True),  # ref §11
-            ("POST", "/chatwoot/set/{instance}", chatwoot.chatwoot_set, True),  # ref §5.1
-            ("GET", "/chatwoot/find/{instance}", chatwoot.chatwoot_find, False),  # ref §5.1
-            # ref §5.1; read-only unless it acts (the handler then flags its log entry)
+            ("GET", "/", server.root, False),
+            ("POST", "/verify-creds", server.verify_creds, False),
+            ("GET", "/instance/fetchInstances", instance.fetch_instances, False),
+            ("POST", "/instance/create", instance.create, True),
+            ("GET", "/instance/connectionState/{instance}", instance.connection_state, False),
+            ("GET", "/instance/connect/{instance}", instance.connect, True),  # starts connecting
+            ("PUT", "/instance/restart/{instance}", instance.restart, True),  # v1
+            ("POST", "/instance/restart/{instance}", instance.restart, True),  # v2
+            ("DELETE", "/instance/logout/{instance}", instance.logout, True),
+            ("DELETE", "/instance/delete/{instance}", instance.delete, True),
+            ("POST", "/chatwoot/set/{instance}", chatwoot.chatwoot_set, True),
+            ("GET", "/chatwoot/find/{instance}", chatwoot.chatwoot_find, False),
+            # unguarded; read-only unless it acts (the handler then flags its log entry)
             ("POST", "/chatwoot/webhook/{instance}", chatwoot.chatwoot_webhook, False),
-            ("POST", "/webhook/set/{instance}", webhook.webhook_set, True),  # ref §6.1
-            ("GET", "/webhook/find/{instance}", webhook.webhook_find, False),  # ref §6.1
-            ("POST", "/message/sendText/{instance}", message.send_text, True),  # ref §7
+            ("POST", "/webhook/set/{instance}", webhook.webhook_set, True),
+            ("GET", "/webhook/find/{instance}", webhook.webhook_find, False),
+            ("POST", "/message/sendText/{instance}", message.send_text, True),
             ("POST", "/settings/set/{instance}", settings.settings_set, True),  # settings.router.ts
             ("GET", "/settings/find/{instance}", settings.settings_find, False),  # settings.router.ts
             # read-only queries although POST (chat.router.ts#L154-L193 at 2.3.6)
@@ -68,7 +69,8 @@ class EvolutionLab(EvolutionState, LabApp):
                    for name in integrations.EVENTS]
         for method, template, handler, mutates in routes:
             self.route(method, template, partial(handler, self), mutates=mutates)
-        # ref §2.2/#2223: restart is PUT in v1 and POST in v2; ref §3: verify-creds from 2.0.10 (commit 9f2801d2)
+        # restart is PUT in v1 and POST in v2 (https://github.com/evolution-foundation/evolution-api/issues/2223);
+        # verify-creds from 2.0.10 (commit 9f2801d2)
         self._gates[("PUT", "/instance/restart/{instance}")] = lambda: self.is_v1
         self._gates[("POST", "/instance/restart/{instance}")] = lambda: not self.is_v1
         self._gates[("POST", "/verify-creds")] = lambda: self.ver >= (2, 0, 10)
@@ -102,7 +104,8 @@ class EvolutionLab(EvolutionState, LabApp):
 
     async def bot_message(self, instance_name: str, text: str, *, qr: bool = False) -> bool:
         """Post a bot status message (or the QR, ``qr=True``) into the Chatwoot bot conversation, the path that
-        breaks on 1.7.0–1.7.4 with Chatwoot ≥3.8 (ref §5.5). Returns False when a step failed."""
+        breaks on 1.7.0–1.7.4 with Chatwoot ≥3.8 (https://github.com/evolution-foundation/evolution-api/issues/605).
+        Returns False when a step failed."""
         inst = self.require(instance_name)
         async with client_for(self) as client:
             return await chatwoot_sync.bot_message(self, inst, client, text, qr=qr)

@@ -1,17 +1,19 @@
-"""How the emulated Evolution API calls Chatwoot (ref chatwoot.md §8; evolution-api.md §5.4–§5.6).
+"""How the emulated Evolution API calls Chatwoot, as Evolution's chatwoot.service.ts does
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts).
 
 Every call is real HTTP to the configured Chatwoot ``url`` (loopback only), made the way the Chatwoot SDK Evolution
 uses makes it: both ``api_access_token`` and ``Authorization: Bearer`` headers, ``${url}/api/v1/…`` with no slash
 normalisation, and non-2xx answers turned into the SDK's terse messages (a 422 becomes ``Generic Error``,
-chatwoot.md §3.3). Each call is appended to ``lab.chatwoot_calls`` so a test can see where a sync broke.
+by the SDK's catchErrorCodes). Each call is appended to ``lab.chatwoot_calls`` so a test can see where a sync broke.
 
 Which lookups run where:
 
 * messages (inbound and sent): inbox by exact name -> contact via ``contacts/filter`` -> (create contact) ->
-  ``contacts/{id}/conversations`` filtered client side (+ reopen / pending rules, §5.6) -> (create conversation)
-  -> ``conversations/{id}/messages``. Same in every version for this path (§5.6 cites 1.8.2 and 2.3.6).
+  ``contacts/{id}/conversations`` filtered client side (+ reopen / pending rules) -> (create conversation)
+  -> ``conversations/{id}/messages``. Same in every version for this path (1.8.2 and 2.3.6 read).
 * bot messages (QR, status) to the bot contact ``123456``: on 1.7.0–1.7.4 ``getOpenConversationByContact`` POSTs
-  ``conversations/filter`` with a ``contact_id`` condition, which Chatwoot ≥3.8 rejects with 422 (§5.5, #605);
+  ``conversations/filter`` with a ``contact_id`` condition, which Chatwoot ≥3.8 rejects with 422
+  (https://github.com/evolution-foundation/evolution-api/issues/605);
   from 1.7.5 it lists the contact's conversations and keeps the open one in the inbox.
 """
 
@@ -29,9 +31,10 @@ from evodiag.lab.evolution.outbound import AXIOS_ACCEPT, node_error
 from evodiag.lab.evolution.payloads import QR_BASE64, chatwoot_webhook_url
 from evodiag.lab.evolution.state import EvolutionState
 
-BOT_CONTACT = "123456"  # ref chatwoot.md §8, evolution-api.md §5.3 (CHATWOOT_BOT_CONTACT)
+BOT_CONTACT = "123456"  # the bot contact autoCreate makes (CHATWOOT_BOT_CONTACT)
 
-# SDK catchErrorCodes (ref chatwoot.md §3.3): anything else, 422 included, is "Generic Error".
+# The SDK's catchErrorCodes (@figuro/chatwoot-sdk, src/core/request.ts): anything else, 422 included, is
+# "Generic Error".
 SDK_ERRORS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
@@ -48,7 +51,7 @@ class Session:
     client: httpx.AsyncClient
 
     def url(self, path: str) -> str:
-        return f"{self.cw.url}/api/v1/accounts/{self.cw.account_id}{path}"  # no normalisation (ref §5.4)
+        return f"{self.cw.url}/api/v1/accounts/{self.cw.account_id}{path}"  # no normalisation, as Evolution
 
     async def call(self, step: str, method: str, path: str, body: Any = None, *,
                    multipart: dict[str, Any] | None = None) -> Any:
@@ -57,12 +60,13 @@ class Session:
         headers = {"Accept": AXIOS_ACCEPT, "User-Agent": self.lab.user_agent, "api_access_token": self.cw.token}
         kwargs: dict[str, Any] = {}
         if multipart is None:
-            headers["Authorization"] = f"Bearer {self.cw.token}"  # the SDK sends both (chatwoot.md §1.1)
+            headers["Authorization"] = f"Bearer {self.cw.token}"  # the SDK sends both headers
             if body is not None:
                 headers["Content-Type"] = "application/json"
                 kwargs["content"] = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         else:
-            # Attachments go through axios + FormData with api_access_token only (chatwoot.md §8, L1050-1063)
+            # Attachments go through axios + FormData with api_access_token only:
+            # https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L1050-L1063
             kwargs["data"] = {k: v for k, v in multipart.items() if not isinstance(v, tuple)}
             kwargs["files"] = {k: v for k, v in multipart.items() if isinstance(v, tuple)}
         record = ChatwootCall(step, method, url, None, None, body if multipart is None else "<multipart>")
@@ -94,8 +98,8 @@ class Session:
 
 
 def active_settings(lab: EvolutionState, inst: Instance) -> ChatwootSettings | None:
-    """The provider Evolution uses, or None: v2 also needs CHATWOOT_ENABLED (``findChatwoot`` returns null,
-    ref §5.3)."""
+    """The provider Evolution uses, or None: v2 also needs CHATWOOT_ENABLED (``findChatwoot`` returns null:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/channel.service.ts#L322-L324)."""
     cw = inst.chatwoot
     if cw is None or not cw.enabled or (not lab.is_v1 and not lab.chatwoot_enabled):
         return None
@@ -125,11 +129,12 @@ def _id_of(data: Any) -> Any:
 
 
 async def get_inbox(s: Session) -> dict[str, Any]:
-    """``inboxes.list`` then exact match on ``nameInbox`` (chatwoot.md §8, L850-868)."""
+    """``inboxes.list`` then exact match on ``nameInbox``:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L850-L868"""
     data = await s.call("find_inbox", "GET", "/inboxes")
     inboxes = _payload_list(data)
     if inboxes is None:
-        # observed on 2.3.6 against a non-Chatwoot server (evolution-api.md §11)
+        # observed on a real 2.3.6 server pointed at a non-Chatwoot server
         raise s.fail("Cannot read properties of undefined (reading 'map')")
     name = s.cw.name_inbox or s.inst.name
     for inbox in inboxes:
@@ -139,7 +144,8 @@ async def get_inbox(s: Session) -> dict[str, Any]:
 
 
 def _phone_variants(phone: str) -> list[str]:
-    """``+55`` numbers with and without the 9th digit (ref evolution-api.md §5.5, chatwoot.md §8)."""
+    """``+55`` numbers with and without the 9th digit (getFilterPayload:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L551-L570)."""
     numbers = [phone]
     if phone.startswith("+55") and len(phone) == 14:
         numbers.append(phone[:5] + phone[6:])
@@ -149,8 +155,10 @@ def _phone_variants(phone: str) -> list[str]:
 
 
 async def find_contact(s: Session, phone: str) -> dict[str, Any] | None:
-    """``POST contacts/filter`` with ``phone_number equal_to`` OR-joined over the BR variants (ref §5.5).
-    1.7.0–1.7.2 also used ``identifier contains`` (chatwoot.md §8) # UNVERIFIED: exact old payload."""
+    """``POST contacts/filter`` with ``phone_number equal_to`` OR-joined over the BR variants
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L417-L449).
+    1.7.0–1.7.2 also used ``identifier contains`` (fixed by https://github.com/evolution-foundation/evolution-api/pull/538)
+    # UNVERIFIED: exact old payload."""
     variants = _phone_variants(phone)
     payload: list[dict[str, Any]] = [
         {"attribute_key": "phone_number", "filter_operator": "equal_to", "values": [v], "query_operator": "OR"}
@@ -167,7 +175,7 @@ async def find_contact(s: Session, phone: str) -> dict[str, Any] | None:
 
 async def create_contact(s: Session, inbox_id: Any, phone: str, name: str, identifier: str | None,
                          avatar_url: str | None = None) -> Any:
-    """``POST contacts`` with ``inbox_id`` (chatwoot.md §5.1). # UNVERIFIED: exact key set and order."""
+    """``POST contacts`` with ``inbox_id``. # UNVERIFIED: exact key set and order."""
     body: dict[str, Any] = {"inbox_id": inbox_id, "name": name, "phone_number": phone}
     if identifier is not None:
         body["identifier"] = identifier
@@ -181,7 +189,7 @@ async def create_contact(s: Session, inbox_id: Any, phone: str, name: str, ident
 
 
 async def _new_conversation(s: Session, contact_id: Any, inbox_id: Any) -> Any:
-    """``conversations.create({contact_id, inbox_id})`` plus ``status:'pending'`` (ref §5.6 step 4).
+    """``conversations.create({contact_id, inbox_id})`` plus ``status:'pending'`` if conversationPending.
     # UNVERIFIED: ids sent as strings (``toString()``)."""
     body: dict[str, Any] = {"contact_id": str(contact_id), "inbox_id": str(inbox_id)}
     if s.cw.conversation_pending:
@@ -194,11 +202,13 @@ async def _new_conversation(s: Session, contact_id: Any, inbox_id: Any) -> Any:
 
 
 async def create_conversation(s: Session, inbox: dict[str, Any], remote_jid: str, phone: str, name: str) -> Any:
-    """Evolution's ``createConversation`` (ref evolution-api.md §5.6, v1 vs v2 differences)."""
+    """Evolution's ``createConversation``, v1 vs v2 differences included:
+    https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/integrations/chatwoot/services/chatwoot.service.ts#L650-L691
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L756-L803"""
     lab = s.lab
     cache_key = f"{s.inst.name}:{remote_jid}"
     if not lab.is_v1 and cache_key in lab.conversation_cache:
-        # v2 caches the conversation id for 8 h (ref §5.6 step 5). # UNVERIFIED: the existence re-check.
+        # v2 caches the conversation id for 8 h. # UNVERIFIED: the existence re-check.
         conv_id = lab.conversation_cache[cache_key]
         try:
             await s.call("get_cached_conversation", "GET", f"/conversations/{conv_id}")
@@ -213,13 +223,13 @@ async def create_conversation(s: Session, inbox: dict[str, Any], remote_jid: str
     conversations = _payload_list(data) or []
     in_inbox = [c for c in conversations if c.get("inbox_id") == inbox.get("id")]
     if s.cw.reopen_conversation:
-        # reuse the latest conversation in the inbox even if resolved (ref §5.6 step 2)
+        # reuse the latest conversation in the inbox even if resolved
         conv = in_inbox[0] if in_inbox else None
         if conv is not None and s.cw.conversation_pending and (lab.is_v1 or conv.get("status") != "open"):
             await s.call("toggle_status", "POST", f"/conversations/{conv.get('id')}/toggle_status",
                          {"status": "pending"})
     else:
-        conv = next((c for c in in_inbox if c.get("status") != "resolved"), None)  # ref §5.6 step 3
+        conv = next((c for c in in_inbox if c.get("status") != "resolved"), None)  # only an unresolved one
     conv_id = conv.get("id") if conv is not None else await _new_conversation(s, contact_id, inbox.get("id"))
     if not lab.is_v1:
         lab.conversation_cache[cache_key] = conv_id
@@ -248,9 +258,12 @@ async def sync_message(lab: EvolutionState, inst: Instance, client: httpx.AsyncC
 
 
 async def open_bot_conversation(s: Session, inbox: dict[str, Any], contact: dict[str, Any]) -> dict[str, Any]:
-    """``getOpenConversationByContact`` (ref evolution-api.md §5.5)."""
+    """``getOpenConversationByContact``: the filter call before 1.7.5, the contact's conversations after.
+    https://github.com/EvolutionAPI/evolution-api/blob/1.7.4/src/api/integrations/chatwoot/services/chatwoot.service.ts#L778-L812
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L920-L942"""
     if s.lab.ver < (1, 7, 5):
-        # 1.7.0–1.7.4: conversations/filter with contact_id -> 422 on Chatwoot ≥3.8 (R@1.7.4 L778-812)
+        # 1.7.0–1.7.4: conversations/filter with contact_id -> 422 on Chatwoot ≥3.8 (1.7.4 chatwoot.service.ts
+        # L778-L812, linked in open_bot_conversation)
         payload = [
             {"attribute_key": "inbox_id", "filter_operator": "equal_to", "values": [inbox.get("id")],
              "query_operator": "AND"},
@@ -297,7 +310,8 @@ async def bot_message(lab: EvolutionState, inst: Instance, client: httpx.AsyncCl
 
 
 async def init_instance(lab: EvolutionState, inst: Instance, client: httpx.AsyncClient) -> None:
-    """``initInstanceChatwoot`` run by autoCreate (ref evolution-api.md §5.4, §11; chatwoot.md §6, §8):
+    """``initInstanceChatwoot`` run by autoCreate (error texts observed on a real 2.3.6 server;
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L167-L200):
     reuse the inbox with the same name (its webhook_url is NOT updated) or create an API inbox; create the bot
     contact and conversation and post ``init``. Raises ChatwootError; the route turns it into a 500."""
     cw = inst.chatwoot
@@ -307,7 +321,7 @@ async def init_instance(lab: EvolutionState, inst: Instance, client: httpx.Async
     data = await s.call("find_inbox", "GET", "/inboxes")
     inboxes = _payload_list(data)
     if inboxes is None:
-        raise s.fail("Cannot read properties of undefined (reading 'map')")  # observed, ref §11
+        raise s.fail("Cannot read properties of undefined (reading 'map')")  # observed on 2.3.6
     inbox = next((i for i in inboxes if i.get("name") == name), None)
     if inbox is None:
         body = {"name": name, "channel": {"type": "api",
@@ -315,7 +329,7 @@ async def init_instance(lab: EvolutionState, inst: Instance, client: httpx.Async
         inbox = await s.call("create_inbox", "POST", "/inboxes", body)
         if not isinstance(inbox, dict):
             raise s.fail("Cannot read properties of undefined (reading 'id')")
-    # CHATWOOT_BOT_CONTACT (2.1.0+, default true; always on before) ref §5.3
+    # CHATWOOT_BOT_CONTACT (2.1.0+, default true; always on before)
     if lab.ver < (2, 1, 0) or lab.chatwoot_bot_contact:
         contact = await find_contact(s, "+" + BOT_CONTACT)
         contact_id = contact.get("id") if contact else None

@@ -1,5 +1,5 @@
-"""What the real routers check before a handler runs, in their order (ref §2.3): the instance exists, then the
-apikey, then the JSON body."""
+"""What the real routers check before a handler runs, in their order: the instance exists, then the
+apikey, then the JSON body (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/routes/index.router.ts#L41)."""
 
 from __future__ import annotations
 
@@ -24,22 +24,25 @@ def json_body(request: Request) -> tuple[Any, Response | None]:
 
 
 def instance(lab: EvolutionState, request: Request, raw_name: str) -> Instance | Response:
-    """[instanceExistsGuard, instanceLoggedGuard, authGuard] in that order (ref §2.3; R@2.3.6
-    index.router.ts#L41): an unknown name is a 404 whatever the key; then the global key or this
-    instance's own token (ref §2.1; observed §11)."""
+    """[instanceExistsGuard, instanceLoggedGuard, authGuard] in that order
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/routes/index.router.ts#L41): an unknown
+    name is a 404 whatever the key; then the global key or this instance's own token
+    (observed on 2.3.6; https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/guards/auth.guard.ts#L29-L33)."""
     name = unquote(raw_name)
     inst = lab.find_instance(name)
     if inst is None:
-        # ref §4.1: R@1.8.2 instance.guard.ts#L55, R@2.3.6 instance.guard.ts#L36; IDs too (§4, §11)
+        # IDs too (observed on 2.3.6): the guard looks names up.
+        # https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/guards/instance.guard.ts#L55
+        # https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/guards/instance.guard.ts#L36
         return error(404, [f'The "{name}" instance does not exist'])
     key = request.header("apikey") or ""
     if key and key in (lab.global_key, inst.token):
         return inst
-    return unauthorized()  # ref §2.3: missing or wrong key on an instance route is 401 in every version
+    return unauthorized()  # missing or wrong key on an instance route is 401 in every version
 
 
 def instance_and_body(lab: EvolutionState, request: Request, raw_name: str) -> tuple[Instance, Any] | Response:
-    """The guards, then the JSON body: the order the real routers apply them in (ref §5.3: 404 -> 401 -> 400)."""
+    """The guards, then the JSON body: the order the real routers apply them in (404 -> 401 -> 400)."""
     inst = instance(lab, request, raw_name)
     if isinstance(inst, Response):
         return inst
@@ -48,7 +51,9 @@ def instance_and_body(lab: EvolutionState, request: Request, raw_name: str) -> t
 
 
 def missing_key(lab: EvolutionState) -> Response:
-    """Missing apikey on create/fetchInstances: 403 up to 1.7.5, 401 from 1.8.0 (ref §2.3)."""
+    """Missing apikey on create/fetchInstances: 403 up to 1.7.5, 401 from 1.8.0.
+    https://github.com/EvolutionAPI/evolution-api/blob/1.7.4/src/api/guards/auth.guard.ts#L67
+    https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/guards/auth.guard.ts#L63-L64"""
     if lab.ver < (1, 8, 0):
         return error(403, ["Missing global api key", "The global api key must be set"])
     return unauthorized()
@@ -61,7 +66,8 @@ def fetch_auth(lab: EvolutionState, request: Request) -> str | Response | None:
         return missing_key(lab)
     if key == lab.global_key:
         return None
-    # ref §2.1: instance token accepted only with DATABASE_ENABLED (v1) / DATABASE_SAVE_DATA_INSTANCE (v2)
+    # Instance token accepted only with DATABASE_ENABLED (v1) / DATABASE_SAVE_DATA_INSTANCE (v2):
+    # https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/guards/auth.guard.ts#L37
     if lab.instance_token_fetch and any(i.token == key for i in lab.instances):
         return key
     return unauthorized()

@@ -21,7 +21,9 @@ Version = tuple[int, int, int]
 # Versions the lab is exercised with (any "X.Y.Z" works; behaviour is derived from comparisons).
 SUPPORTED_VERSIONS = ("1.7.4", "1.8.0", "1.8.2", "2.0.10", "2.1.1", "2.2.3", "2.3.6")
 
-INTEGRATIONS = ("WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION")  # ref evolution-api.md §4.5 (v2 values)
+# v2 values; anything else is 400 "Invalid integration":
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/channel/channel.controller.ts
+INTEGRATIONS = ("WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION")
 
 
 def parse_version(text: str) -> Version:
@@ -39,7 +41,8 @@ def prisma_now() -> str:
 
 
 def new_token() -> str:
-    """Instance token when the client supplies none: an upper-case UUID (ref evolution-api.md §2.1)."""
+    """Instance token when the client supplies none: an upper-case UUID
+    (https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/services/auth.service.ts#L67-L85)."""
     return str(uuid.uuid4()).upper()
 
 
@@ -49,21 +52,23 @@ def new_uuid() -> str:
 
 
 def new_cuid() -> str:
-    """v2 Prisma ``@default(cuid())`` id: 25 characters starting with ``c`` (ref evolution-api.md §4.2)."""
+    """v2 Prisma ``@default(cuid())`` id: 25 characters starting with ``c``
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/prisma/postgresql-schema.prisma, model Instance)."""
     alphabet = string.ascii_lowercase + string.digits
     return "c" + "".join(secrets.choice(alphabet) for _ in range(24))
 
 
 def new_message_id(android: bool = True) -> str:
     """A WhatsApp message id. Phones (android) use 32 upper-case hex digits, Baileys-sent ones ``3EB0…``.
-    # UNVERIFIED: exact id formats; only their use as ``key.id`` is from the reference (§6.6, §7)."""
+    # UNVERIFIED: exact id formats; only their use as ``key.id`` in webhook payloads is sourced."""
     return secrets.token_hex(16).upper() if android else "3EB0" + secrets.token_hex(10).upper()
 
 
 @dataclass
 class WebhookConfig:
-    """An instance's webhook (ref evolution-api.md §6.1). ``url`` is stored verbatim, trailing ``/`` kept
-    (§11). An empty ``events`` list means every event (§6.1)."""
+    """An instance's webhook. ``url`` is stored verbatim, trailing ``/`` kept (observed on a real 2.3.6 server).
+    An empty ``events`` list means every event
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts#L28)."""
 
     url: str
     enabled: bool = True
@@ -78,7 +83,9 @@ class WebhookConfig:
 
 @dataclass
 class ChatwootSettings:
-    """An instance's Chatwoot integration (ref evolution-api.md §5.2). Field names are the v1 snake_case ones;
+    """An instance's Chatwoot integration
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/validate/chatwoot.schema.ts#L24-L44).
+    Field names are the v1 snake_case ones;
     the lab renders camelCase for v2. ``account_id`` is a string, as in both schemas."""
 
     enabled: bool = True
@@ -107,8 +114,10 @@ class ChatwootSettings:
 @dataclass
 class InstanceSettings:
     """The instance's settings (v2 Prisma ``Setting`` row, v1 settings document): what ``settings/find`` shows
-    (R@2.3.6:src/api/services/channel.service.ts findSettings; R@1.8.2 the same fields snake_case, without
-    ``wavoipToken``). ``groups_ignore`` makes Baileys ignore every group JID (whatsapp.baileys.service.ts#L647)."""
+    (findSettings in
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/channel.service.ts; 1.8.2 has the
+    same fields snake_case, without ``wavoipToken``). ``groups_ignore`` makes Baileys ignore every group JID
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/channel/whatsapp/whatsapp.baileys.service.ts#L647)."""
 
     reject_call: bool = False
     msg_call: str = ""
@@ -125,11 +134,11 @@ class Instance:
     """One WhatsApp instance.
 
     ``state`` is the live Baileys state (``open`` | ``connecting`` | ``close``; ``None`` = not loaded in memory,
-    so ``connectionState`` drops the key, ref §4.3). ``db_status`` is the v2 stored ``connectionStatus``, which
-    can disagree with ``state`` (§11); ``None`` mirrors ``state``. ``qr_available`` says whether Baileys has a
-    QR to show (connect returns the QR object) or not (bare ``{"count":0}``, §4.4). ``client_name`` ``None``
+    so ``connectionState`` drops the key). ``db_status`` is the v2 stored ``connectionStatus``, which
+    can disagree with ``state`` (observed on 2.3.6); ``None`` mirrors ``state``. ``qr_available`` says whether
+    Baileys has a QR to show (connect returns the QR object) or not (bare ``{"count":0}``). ``client_name`` ``None``
     means "the server's own DATABASE_CONNECTION_CLIENT_NAME". ``connect_error`` makes connect fail the way
-    Evolution swallows errors (§4.4). ``settings`` is what instance/create stored (see
+    Evolution swallows errors. ``settings`` is what instance/create stored (see
     :func:`evodiag.lab.evolution.settings.settings_from_create`).
     """
 

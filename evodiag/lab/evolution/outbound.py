@@ -1,4 +1,6 @@
-"""Outbound HTTP from the emulated Evolution API: webhook deliveries (ref evolution-api.md §6.3–§6.6) and the
+"""Outbound HTTP from the emulated Evolution API: webhook deliveries
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts)
+and the
 shared client plumbing the Chatwoot sync uses.
 
 Safety: the lab only ever talks to loopback. A destination on any other host is not contacted; the attempt is
@@ -61,20 +63,22 @@ def node_error(exc: BaseException, url: str, timeout_s: float, hosts: dict[str, 
     if isinstance(exc, httpx.ConnectError):
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = (hosts or {}).get(parts.hostname, parts.hostname)
-        return f"connect ECONNREFUSED {address}:{port}"  # observed wording, ref evolution-api.md §11
+        return f"connect ECONNREFUSED {address}:{port}"  # wording observed on 2.3.6
     if isinstance(exc, httpx.TimeoutException):
         return f"timeout of {int(timeout_s * 1000)}ms exceeded"
     return f"{type(exc).__name__}: {exc}"
 
 
 def local_date_time(offset_hours: float) -> str:
-    """``new Date(Date.now() - tzoffset).toISOString()``: local wall-clock time labelled ``Z`` (ref §6.6)."""
+    """``new Date(Date.now() - tzoffset).toISOString()``: local wall-clock time labelled ``Z``
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/channel.service.ts#L436-L438)."""
     now = datetime.now(timezone.utc) + timedelta(hours=offset_hours)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def event_names(event: str) -> tuple[str, str, str]:
-    """``messages.upsert`` -> (``messages.upsert``, ``MESSAGES_UPSERT``, ``messages-upsert``) (ref §6.2, §6.3)."""
+    """``messages.upsert`` -> (``messages.upsert``, ``MESSAGES_UPSERT``, ``messages-upsert``), as
+    webhook.controller.ts#L86-L108 builds them."""
     upper = re.sub(r"[.-]", "_", event).upper()
     dotted = event if "." in event else upper.lower().replace("_", ".")
     return dotted, upper, upper.replace("_", "-").lower()
@@ -82,7 +86,9 @@ def event_names(event: str) -> tuple[str, str, str]:
 
 def _payload(lab: EvolutionState, inst: Instance, dotted: str, data: Any, destination: str,
              target: str) -> dict[str, Any]:
-    """The POST body (ref §6.6; v2 webhook.controller.ts#L92-101, v1 channel.service.ts#L1022-1034)."""
+    """The POST body:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts#L92-L101
+    https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/services/channel.service.ts#L1022-L1034"""
     body: dict[str, Any] = {"event": dotted, "instance": inst.name, "data": data, "destination": destination,
                             "date_time": local_date_time(lab.tz_offset_hours)}
     if inst.owner_jid is not None:
@@ -91,17 +97,19 @@ def _payload(lab: EvolutionState, inst: Instance, dotted: str, data: Any, destin
         body["server_url"] = lab.server_url
     if lab.is_v1:
         if lab.expose_in_fetch:
-            # v1 local: the instance key; v1 global: the GLOBAL key (ref §6.6, channel.service.ts#L985,#L1103)
+            # v1 local: the instance key; v1 global: the GLOBAL key
+            # (https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/services/channel.service.ts#L1103-L1105)
             body["apikey"] = lab.global_key if target == "global" else inst.token
     else:
-        body["apikey"] = inst.token if lab.expose_in_fetch else None  # ref §6.6: v2 null unless exposed
+        body["apikey"] = inst.token if lab.expose_in_fetch else None  # v2: null unless exposed
     return body
 
 
 async def _post_with_retries(lab: EvolutionState, client: httpx.AsyncClient, target: str, event: str, url: str,
                              payload: dict[str, Any], extra_headers: dict[str, str]) -> list[Delivery]:
     """v1: one POST, errors only logged. 2.0–2.2: up to 10 attempts on any error, 4xx included. 2.3+: backoff,
-    no retry on the non-retryable statuses (ref §6.5). Delays are lab fields (0 by default)."""
+    no retry on the non-retryable statuses. Delays are lab fields (0 by default).
+    https://github.com/EvolutionAPI/evolution-api/blob/2.2.3/src/api/integrations/event/webhook/webhook.controller.ts#L187-L230"""
     attempts = lab.webhook_max_attempts or (1 if lab.is_v1 else 10)
     headers = {"Accept": AXIOS_ACCEPT, "Content-Type": "application/json", "User-Agent": lab.user_agent,
                **extra_headers}
@@ -131,23 +139,24 @@ async def _post_with_retries(lab: EvolutionState, client: httpx.AsyncClient, tar
 
 async def deliver(lab: EvolutionState, inst: Instance, event: str, data: Any,
                   client: httpx.AsyncClient) -> list[Delivery]:
-    """Send one event to the instance webhook and the global webhook (ref §6.3–§6.6)."""
+    """Send one event to the instance webhook and the global webhook."""
     dotted, upper, dashed = event_names(event)
     jobs = []
     wh = inst.webhook
     if wh is not None and wh.enabled and (not wh.events or upper in {e.upper() for e in wh.events}):
-        # ref §6.3: `${url}/${event}` when byEvents, no slash normalisation (`/hook//messages-upsert`, §11)
+        # `${url}/${event}` when byEvents, no slash normalisation (`/hook//messages-upsert` observed on 2.3.6)
         url = f"{wh.url}/{dashed}" if wh.by_events else wh.url
         payload = _payload(lab, inst, dotted, data, wh.url, "instance")
         if lab.ver >= (2, 3, 0) and not re.match(r"^https?://", wh.url):
-            # ref §6.1: 2.3.x silently skips a URL not matching /^(https?:\/\/)/ at send time
+            # 2.3.x silently skips a URL not matching /^(https?:\/\/)/ at send time (webhook.controller.ts#L90)
             skipped = Delivery("instance", dotted, url, 0, None, "skipped: URL does not match ^https?://", payload)
             lab.deliveries.append(skipped)
         else:
             jobs.append(_post_with_retries(lab, client, "instance", dotted, url, payload,
                                            dict(wh.headers or {}) if lab.ver >= (2, 1, 0) else {}))
     if lab.global_webhook_url and upper in {e.upper() for e in lab.global_events}:
-        # ref §6.4: fires only if WEBHOOK_GLOBAL_ENABLED && WEBHOOK_EVENTS_<EVENT>
+        # fires only if WEBHOOK_GLOBAL_ENABLED && WEBHOOK_EVENTS_<EVENT>
+        # (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/config/env.config.ts#L747-L797)
         url = f"{lab.global_webhook_url}/{dashed}" if lab.global_by_events else lab.global_webhook_url
         # UNVERIFIED: `destination` of a global delivery (the global URL is assumed)
         payload = _payload(lab, inst, dotted, data, lab.global_webhook_url, "global")

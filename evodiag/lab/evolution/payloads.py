@@ -1,7 +1,7 @@
 """Response and payload bodies of the emulated Evolution API, as pure functions of the lab state.
 
 Key order matters: the lab promises byte-for-byte bodies and Express serialises keys in insertion order, so
-every dict here is built in the order the reference shows. Keys whose JavaScript value would be
+every dict here is built in the order the source shows. Keys whose JavaScript value would be
 ``undefined`` are left out, as ``JSON.stringify`` drops them.
 """
 
@@ -20,18 +20,18 @@ REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
 
 
 def error(status: int, message: Any) -> Response:
-    """The global error envelope (ref evolution-api.md §2.2; R@2.3.6:src/main.ts#L110-116)."""
+    """The global error envelope: https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/main.ts#L110-L116"""
     body = {"status": status, "error": REASONS.get(status, "Internal Server Error"), "response": {"message": message}}
     return Response.json(body, status)
 
 
 def unauthorized() -> Response:
-    """Argless ``UnauthorizedException()``: message is the plain string (ref §2.2, §2.3, confirmed §11)."""
+    """Argless ``UnauthorizedException()``: message is the plain string (confirmed on a real 2.3.6 server)."""
     return error(401, "Unauthorized")
 
 
 def chatwoot_disabled() -> Response:
-    """``CHATWOOT_ENABLED`` false on v2 (ref §5.3, observed §11)."""
+    """``CHATWOOT_ENABLED`` false on v2 (observed on a real 2.3.6 server)."""
     return error(400, ["Chatwoot is disabled"])
 
 
@@ -42,13 +42,15 @@ def encode_uri_component(text: str) -> str:
 
 def chatwoot_webhook_url(server_url: str | None, instance_name: str) -> str:
     """``${SERVER_URL}/chatwoot/webhook/${encodeURIComponent(name)}`` with no slash normalisation: a trailing
-    ``/`` gives ``//chatwoot`` and an unset SERVER_URL gives ``undefined/…`` (ref §5.4)."""
+    ``/`` gives ``//chatwoot`` and an unset SERVER_URL gives ``undefined/…``
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L119-L123)."""
     base = "undefined" if server_url is None else server_url
     return f"{base}/chatwoot/webhook/{encode_uri_component(instance_name)}"
 
 
 # --------------------------------------------------------------------------------------------------------------
-# JSON-schema validation, rendered the way Evolution's dataValidate does (ref §2.2; R@2.3.6:abstract.router.ts)
+# JSON-schema validation, rendered the way Evolution's dataValidate does:
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/abstract/abstract.router.ts#L46-L59
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -82,7 +84,7 @@ def _type_ok(value: Any, types: tuple[str, ...]) -> bool:
 def validate(body: Any, schema: Schema, path: str = "instance") -> list[str]:
     """Error strings in npm ``jsonschema`` ``stack`` form with the leading ``instance.`` stripped, the way
     Evolution renders them: ``instance requires property "text"``, ``accountId is not of a type(s) string``
-    (ref §2.2, §5.2 and the §11 observation ``[["instance requires property \\"token\\""]]``).
+    (observed on a real 2.3.6 server: ``[["instance requires property \\"token\\""]]``).
     Properties are checked before ``required``, the order of the keys in Evolution's schema objects."""
     if not isinstance(body, dict):
         return [f"{path} is not of a type(s) object"]
@@ -103,11 +105,12 @@ def validate(body: Any, schema: Schema, path: str = "instance") -> list[str]:
 
 
 def schema_error(errors: list[str]) -> Response:
-    """dataValidate passes the whole list as one argument, so it is wrapped again (ref §2.2)."""
+    """dataValidate passes the whole list as one argument, so it is wrapped again."""
     return error(400, [errors])
 
 
-# ref evolution-api.md §5.2 (R@1.8.2 chatwoot.schema.ts; R@2.3.6 chatwoot.schema.ts#L24-44)
+# https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/integrations/chatwoot/validate/chatwoot.schema.ts
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/validate/chatwoot.schema.ts#L24-L44
 CHATWOOT_V1 = Schema(
     (
         Prop("enabled", ("boolean",)), Prop("account_id", ("string",)), Prop("token", ("string",)),
@@ -132,7 +135,9 @@ CHATWOOT_V2 = Schema(
     ("enabled", "accountId", "token", "url", "signMsg", "reopenConversation", "conversationPending"),
 )
 
-# ref §7: v1 number + textMessage.text (R@1.8.2 validate.schema.ts#L143-160); v2 number + text (message.schema.ts)
+# v1 number + textMessage.text; v2 number + text:
+# https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/validate/validate.schema.ts#L143-L160
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/validate/message.schema.ts#L68-L93
 _TEXT_MESSAGE = Schema((Prop("text", ("string",), min_length=True),), ("text",))
 SEND_TEXT_V1 = Schema(
     (Prop("number", ("string",), min_length=True), Prop("options", ("object",)),
@@ -146,7 +151,9 @@ SEND_TEXT_V2 = Schema(
     ("number", "text"),
 )
 
-# ref §6.1: v1 flat snake_case; 2.0 flat camelCase; 2.1+ wrapped, required ['webhook'] and inner ['enabled','url']
+# v1 flat snake_case; 2.0 flat camelCase; 2.1+ wrapped, required ['webhook'] and inner ['enabled','url']:
+# https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/validate/validate.schema.ts#L949
+# https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.schema.ts#L25-L50
 WEBHOOK_V1 = Schema(
     (Prop("url", ("string",)), Prop("enabled", ("boolean",)), Prop("webhook_by_events", ("boolean",)),
      Prop("webhook_base64", ("boolean",)), Prop("events", ("array",))),
@@ -174,28 +181,31 @@ CREATE = Schema((Prop("instanceName", ("string",)),), ("instanceName",))
 
 def root_body(version: str, ver: Version, host: str, client_name: str | None, wa_web_version: str,
               disable_docs: bool, disable_manager: bool) -> dict[str, Any]:
-    """``GET /`` (ref §3). ``swagger`` only in v1; ``clientName`` from 2.0.10 (``undefined``, so dropped, when
+    """``GET /``. ``swagger`` only in v1; ``clientName`` from 2.0.10 (``undefined``, so dropped, when
     the env var is unset before 2.3, whose config defaults it to ``evolution``); ``whatsappWebVersion`` from
-    2.3.0. Hosts come from the request Host header (``req.get('host')``), key order as observed in §11."""
+    2.3.0. Hosts come from the request Host header (``req.get('host')``), key order as observed on 2.3.6.
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/routes/index.router.ts#L191-L200"""
     base = f"http://{host}"
     body: dict[str, Any] = {"status": 200, "message": "Welcome to the Evolution API, it is working!",
                             "version": version}
     if ver < V2 and not disable_docs:
-        body["swagger"] = f"{base}/docs"  # ref §3: R@1.8.2:src/api/routes/index.router.ts#L43-51
+        # https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/routes/index.router.ts#L43-L51
+        body["swagger"] = f"{base}/docs"
     if ver >= (2, 0, 10):
         name = client_name if client_name is not None else ("evolution" if ver >= (2, 3, 0) else None)
         if name is not None:
-            body["clientName"] = name  # ref §3: R@0dbb5f53, R@2.3.6 index.router.ts#L191-200
+            body["clientName"] = name  # added in 2.0.10; config default `evolution` in 2.3.6
     if not disable_manager:
         body["manager"] = f"{base}/manager"
-    body["documentation"] = "https://doc.evolution-api.com"  # UNVERIFIED for v2 (§11 elides the value)
+    body["documentation"] = "https://doc.evolution-api.com"  # UNVERIFIED for v2 (the 2.3.6 observation elides it)
     if ver >= (2, 3, 0):
-        body["whatsappWebVersion"] = wa_web_version  # ref §3, observed §11
+        body["whatsappWebVersion"] = wa_web_version  # observed on 2.3.6
     return body
 
 
 def connection_state(inst: Instance) -> dict[str, Any]:
-    """ref §4.3 (R@2.3.6 instance.controller.ts#L361-368): state key dropped when not loaded."""
+    """State key dropped when not loaded:
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/controllers/instance.controller.ts#L361-L368"""
     inner: dict[str, Any] = {"instanceName": inst.name}
     if inst.state is not None:
         inner["state"] = inst.state
@@ -207,7 +217,7 @@ QR_BASE64 = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ
 
 
 def qr_body(inst: Instance, pairing_code: str | None) -> dict[str, Any]:
-    """The Baileys ``qrCode`` getter: QR object, or ``{"count":0}`` when no QR was emitted (ref §4.4, §11)."""
+    """The Baileys ``qrCode`` getter: QR object, or ``{"count":0}`` when no QR was emitted (observed on 2.3.6)."""
     if not inst.qr_available:
         return {"count": 0}
     code = f"2@{inst.id[:8]}lab,{inst.token[:12]},lab=="  # UNVERIFIED: shape of the raw QR string
@@ -215,7 +225,7 @@ def qr_body(inst: Instance, pairing_code: str | None) -> dict[str, Any]:
 
 
 def chatwoot_unconfigured(ver: Version) -> dict[str, Any]:
-    """``find`` with nothing configured (ref §5.2; observed on 2.3.6 in §11; v1 names from R@1.8.2)."""
+    """``find`` with nothing configured (observed on 2.3.6; v1 names from findChatwoot in 1.8.2)."""
     if ver < V2:
         return {"enabled": False, "url": "", "account_id": "", "token": "", "sign_msg": False, "name_inbox": "",
                 "webhook_url": ""}
@@ -224,8 +234,8 @@ def chatwoot_unconfigured(ver: Version) -> dict[str, Any]:
 
 
 def chatwoot_find(ver: Version, cw: ChatwootSettings, webhook_url: str) -> dict[str, Any]:
-    """Configured ``find`` (ref §5.2; v2 field list from R@2.3.6 channel.service.ts#L321-356). ``webhook_url``
-    stays snake_case in v2. # UNVERIFIED: v1 field order (mirrors v2's)."""
+    """Configured ``find``; ``webhook_url`` stays snake_case in v2. # UNVERIFIED: v1 field order (mirrors v2's).
+    v2 field list: https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/channel.service.ts#L321-L356"""
     if ver < V2:
         return {"enabled": cw.enabled, "account_id": cw.account_id, "token": cw.token, "url": cw.url,
                 "name_inbox": cw.name_inbox, "sign_msg": cw.sign_msg, "sign_delimiter": cw.sign_delimiter,
@@ -265,7 +275,8 @@ def setting_row(inst: Instance) -> dict[str, Any] | None:
             "createdAt": inst.created_at, "updatedAt": inst.updated_at, "instanceId": inst.id}
 
 
-# R@1.8.2:src/validate/validate.schema.ts#L994-1008; R@2.3.6:src/validate/settings.schema.ts (camelCase, same list)
+# v2 camelCase, same list (src/validate/settings.schema.ts at 2.3.6):
+# https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/validate/validate.schema.ts#L994-L1008
 _SETTING_FLAGS_V1 = ("reject_call", "groups_ignore", "always_online", "read_messages", "read_status",
                      "sync_full_history")
 _SETTING_FLAGS_V2 = ("rejectCall", "groupsIgnore", "alwaysOnline", "readMessages", "readStatus", "syncFullHistory")
@@ -276,7 +287,7 @@ SETTINGS_V2 = Schema((*(Prop(n, ("boolean",)) for n in _SETTING_FLAGS_V2), Prop(
 
 
 def fetch_row_v2(inst: Instance, ver: Version, client_name: str | None) -> dict[str, Any]:
-    """One v2 ``fetchInstances`` element: the Prisma Instance row plus relations (ref §4.2, observed §11: no
+    """One v2 ``fetchInstances`` element: the Prisma Instance row plus relations (observed on 2.3.6: no
     ``Webhook`` key; ``connectionStatus`` is the stored value; ``Nats`` from 2.3.0)."""
     db_status = inst.db_status if inst.db_status is not None else inst.state
     row: dict[str, Any] = {
@@ -313,8 +324,9 @@ def event_row(inst: Instance, key: str) -> dict[str, Any] | None:
 
 
 def fetch_row_v1(inst: Instance, expose: bool, server_url: str | None, chatwoot: dict[str, Any]) -> dict[str, Any]:
-    """One v1 ``fetchInstances`` wrapper (ref §4.2; R@1.8.2 monitor.service.ts#L98-190): profile fields only
-    when ``open``; serverUrl/apikey/chatwoot/integration only with EXPOSE_IN_FETCH_INSTANCES."""
+    """One v1 ``fetchInstances`` wrapper: profile fields only when ``open``; serverUrl/apikey/chatwoot/integration
+    only with EXPOSE_IN_FETCH_INSTANCES.
+    https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/services/monitor.service.ts#L98-L190"""
     inner: dict[str, Any] = {"instanceName": inst.name, "instanceId": inst.id}
     if inst.state == "open":
         inner.update({"owner": inst.owner_jid, "profileName": inst.profile_name,
@@ -331,7 +343,8 @@ def fetch_row_v1(inst: Instance, expose: bool, server_url: str | None, chatwoot:
 
 
 def webhook_find_v1(wh: WebhookConfig | None) -> dict[str, Any]:
-    """ref §6.1 (R@1.8.2 webhook.service.ts): fixed shape, defaults when unset."""
+    """Fixed shape, defaults when unset:
+    https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/services/webhook.service.ts"""
     if wh is None:
         return {"enabled": False, "url": "", "events": [], "webhook_by_events": False, "webhook_base64": False}
     return {"enabled": wh.enabled, "url": wh.url, "events": wh.events, "webhook_by_events": wh.by_events,
@@ -339,7 +352,7 @@ def webhook_find_v1(wh: WebhookConfig | None) -> dict[str, Any]:
 
 
 def webhook_row(inst: Instance, wh: WebhookConfig, ver: Version) -> dict[str, Any]:
-    """Prisma ``Webhook`` row (ref §6.1, observed §11). # UNVERIFIED: 2.0.x rows carry no ``headers``."""
+    """Prisma ``Webhook`` row (observed on 2.3.6). # UNVERIFIED: 2.0.x rows carry no ``headers``."""
     row: dict[str, Any] = {"id": wh.id, "url": wh.url}
     if ver >= (2, 1, 0):
         row["headers"] = wh.headers

@@ -1,5 +1,6 @@
 """Request bodies that configure an instance (``POST /instance/create``, ``POST /chatwoot/set``) turned into lab
-settings, and the create response bodies (ref evolution-api.md §4.5, §5.2; observed §11)."""
+settings, and the create response bodies (instance.controller.ts and chatwoot.controller.ts at 1.8.2 and 2.3.6;
+observed on a real 2.3.6 server)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ def chatwoot_from_create(lab: EvolutionState, body: dict[str, Any], name: str) -
 
 def settings_from_create(is_v1: bool, body: dict[str, Any]) -> InstanceSettings:
     """What instance/create stores. v1 (1.6.0-1.8.x) ORs every flag with its default and groups_ignore with
-    *true*, so it is stored true whatever the body says (R@1.8.2:src/api/controllers/instance.controller.ts
-    #L396-404, ``groups_ignore: groups_ignore || true``); v2 keeps a flag only when it is exactly ``true``
-    (R@2.3.6:instance.controller.ts#L117-126)."""
+    *true*, so it is stored true whatever the body says (``groups_ignore: groups_ignore || true``); v2 keeps a
+    flag only when it is exactly ``true``.
+    https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/controllers/instance.controller.ts#L396-L404
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/controllers/instance.controller.ts#L117-L126"""
     if is_v1:
         return InstanceSettings(reject_call=bool(body.get("reject_call")),
                                 msg_call=str(body.get("msg_call") or ""), groups_ignore=True,
@@ -85,7 +87,8 @@ def settings_v2(s: InstanceSettings, with_wavoip: bool = True) -> dict[str, Any]
 
 
 def response_v1(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
-    """ref §4.5: ``instance.status: "created"``, ``hash`` object, ``chatwoot.webhook_url`` when set.
+    """``instance.status: "created"``, ``hash`` object, ``chatwoot.webhook_url`` when set
+    (https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/controllers/instance.controller.ts#L52-L95).
     # UNVERIFIED: the other keys (webhook/events/settings) and their order."""
     resp: dict[str, Any] = {
         "instance": {"instanceName": inst.name, "instanceId": inst.id, "status": "created"},
@@ -103,7 +106,7 @@ def response_v1(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcod
 
 
 def response_v2(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcode: bool) -> dict[str, Any]:
-    """ref §4.5, observed §11: ``hash`` string, ``webhook: {}`` when none, ``qrcode`` only with
+    """Observed on a real 2.3.6 server: ``hash`` string, ``webhook: {}`` when none, ``qrcode`` only with
     ``qrcode:true``. # UNVERIFIED: webhookWaBusiness/accessTokenWaBusiness values, the filled webhook block,
     where ``chatwoot`` goes."""
     wh = inst.webhook
@@ -127,7 +130,7 @@ def response_v2(lab: EvolutionState, inst: Instance, body: dict[str, Any], qrcod
 
 
 def chatwoot_block(lab: EvolutionState, inst: Instance) -> dict[str, Any]:
-    """Chatwoot block of the create response; ``webhook_url`` (v1) / ``webhookUrl`` (v2) per ref §4.5."""
+    """Chatwoot block of the create response; ``webhook_url`` (v1) / ``webhookUrl`` (v2)."""
     cw = inst.chatwoot
     assert cw is not None
     url = chatwoot_webhook_url(lab.server_url, inst.name)
@@ -148,7 +151,7 @@ def chatwoot_block(lab: EvolutionState, inst: Instance) -> dict[str, Any]:
 
 
 def is_url(url: Any) -> bool:
-    """Approximation of validator's ``isURL(url, {require_tld: false})`` (ref §5.2, §6.1)."""
+    """Approximation of validator's ``isURL(url, {require_tld: false})``, as chatwoot.controller.ts calls it."""
     if not isinstance(url, str) or not url or " " in url:
         return False
     m = re.match(r"^(?:([a-zA-Z][a-zA-Z0-9+.-]*)://)?([^/?#]+)", url)
@@ -171,7 +174,7 @@ def chatwoot_from_set(v1: bool, body: dict[str, Any], instance_name: str) -> tup
                                                                                      ChatwootSettings | str]:
     """A schema-valid ``/chatwoot/set`` body -> (the DTO echoed back, the settings) or (body, error message).
     With ``enabled:true``: url must pass isURL, account id and token are required, an empty inbox name becomes
-    the instance name (ref §5.2). # UNVERIFIED: a disabled config is saved with its fields blanked."""
+    the instance name. # UNVERIFIED: a disabled config is saved with its fields blanked."""
 
     def k(snake: str, camel: str) -> str:
         return snake if v1 else camel

@@ -58,7 +58,7 @@ class EvolutionState:
     disable_docs: bool = False
     disable_manager: bool = False
     # GET / on 2.3.x reports the WhatsApp Web version it fetched from web.whatsapp.com/sw.js; only when that
-    # fails does it report the fallback built into its Baileys (2.3.6: 2.3000.1027934701, observed §11 on a
+    # fails does it report the fallback built into its Baileys (2.3.6: 2.3000.1027934701, observed on a
     # server without WhatsApp connectivity; src/utils/fetchLatestWaWebVersion.ts).
     whatsapp_web_version: str = "2.3000.1030415680"  # a current revision (reported on 2.2.3 in #2355, 2026-01)
     fallback_whatsapp_web_version: str = "2.3000.1027934701"
@@ -88,9 +88,9 @@ class EvolutionState:
     webhook_timeout_s: float = 2.0
     webhook_max_attempts: int | None = None
     webhook_retry_delay_s: float = 0.0
-    non_retryable_statuses: tuple[int, ...] = (400, 401, 403, 404, 422)  # ref §6.4 (2.3.0+ default)
+    non_retryable_statuses: tuple[int, ...] = (400, 401, 403, 404, 422)  # 2.3.0+ default, env.config.ts
     duplicate_deliveries: int = 1
-    user_agent: str = "axios/1.12.2"  # observed §11 on 2.3.6; UNVERIFIED for older versions
+    user_agent: str = "axios/1.12.2"  # observed on 2.3.6; UNVERIFIED for older versions
     hosts: dict[str, str] = field(default_factory=dict)
     instances: list[Instance] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
@@ -126,11 +126,11 @@ class EvolutionState:
 
     def fill_ids(self, inst: Instance) -> Instance:
         if not inst.id:
-            inst.id = new_uuid()  # v1 uuid (ref §4.2); v2 too: 2.3.6 creates instances with a UUID v4 (observed)
+            inst.id = new_uuid()  # v1 uuid; v2 too: 2.3.6 creates instances with a UUID v4 (observed)
         return inst
 
     def find_instance(self, name: str) -> Instance | None:
-        """The instance with this exact name (never by id: the real guards look names up, ref §4)."""
+        """The instance with this exact name (never by id: the real guards look names up)."""
         for inst in self.instances:
             if inst.name == name:
                 return self.fill_ids(inst)

@@ -33,9 +33,9 @@ async def emit(lab: EvolutionState, inst: Instance, event: str, data: Any) -> li
 async def start_connecting(lab: EvolutionState, inst: Instance, client: httpx.AsyncClient, *,
                            wait: bool = True) -> None:
     """Baileys socket start: ``connection.update`` connecting, then a QR (``qrcode.updated`` + Chatwoot bot
-    QR) when one is available. Waits ``connect_delay_s`` (real: v1 5 s, v2 2 s, ref §4.4, §11)."""
+    QR) when one is available. Waits ``connect_delay_s`` (real: v1 5 s, v2 2 s, observed on 2.3.6)."""
     inst.state = "connecting"
-    data = {"instance": inst.name, "state": "connecting", "statusReason": 200}  # observed §11 payload
+    data = {"instance": inst.name, "state": "connecting", "statusReason": 200}  # payload observed on 2.3.6
     await send_event(lab, inst, "connection.update", data, client)
     if wait and lab.connect_delay_s:
         await asyncio.sleep(lab.connect_delay_s)
@@ -61,7 +61,7 @@ def outgoing_message(lab: EvolutionState, inst: Instance, remote_jid: str, text:
 
 def upsert_data(lab: EvolutionState, inst: Instance, remote_jid: str, push_name: str, text: str,
                 entry_point_source: str | None) -> dict[str, Any]:
-    """``messages.upsert`` data (ref §6.6): v1 ``owner``, v2 ``status`` + ``instanceId``; ``contextInfo`` only
+    """``messages.upsert`` data: v1 ``owner``, v2 ``status`` + ``instanceId``; ``contextInfo`` only
     when present (undefined is dropped); ``messageTimestamp`` in UTC seconds."""
     data: dict[str, Any] = {"key": {"remoteJid": remote_jid, "fromMe": False, "id": new_message_id()},
                             "pushName": push_name}
@@ -103,7 +103,8 @@ def store(inst: Instance, data: dict[str, Any]) -> dict[str, Any]:
 async def receive(lab: EvolutionState, instance_name: str, from_number: str, text: str, *, repeat: int = 1,
                   push_name: str | None = None, entry_point_source: str | None = None) -> list[dict[str, Any]]:
     """WhatsApp delivers ``repeat`` distinct text messages from ``from_number``: each goes to the webhooks as
-    ``messages.upsert`` (1.8.0: ``duplicate_deliveries`` times with the same ``key.id``, ref §6.7 #631),
+    ``messages.upsert`` (1.8.0: ``duplicate_deliveries`` times with the same ``key.id``,
+    https://github.com/evolution-foundation/evolution-api/issues/631),
     then into Chatwoot as an incoming message. Returns the ``data`` objects."""
     inst = lab.require(instance_name)
     remote_jid = jid(from_number)

@@ -1,4 +1,5 @@
-"""``…/contacts``: search, filter, create, a contact's conversations (ref chatwoot.md §5.1)."""
+"""``…/contacts``: search, filter, create, a contact's conversations
+(https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/app/controllers/api/v1/accounts/contacts_controller.rb)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def _contacts_page(lab: ChatwootState, params: dict[str, Any], contacts: list[Co
 
 
 async def contacts_search(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §5.1 search: name/email/phone ILIKE, identifier LIKE, company_name ILIKE on %q%, only
+    # search: name/email/phone ILIKE, identifier LIKE, company_name ILIKE on %q%, only
     # resolved contacts, 15 per page; current_page echoes params[:page] (a string) or 1
     assert caller.account is not None
     params = parse_params(request)
@@ -81,8 +82,8 @@ def _contact_value(contact: Contact, key: str, custom: bool) -> Any:
 
 
 async def contacts_filter(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §3.2 "Contacts keys" / "Contacts filter specifics" and §5.1 POST contacts/filter; the
-    # identifier operator error is the one Evolution 1.7.0-1.7.2 hit (§3.3)
+    # contacts keys of lib/filters/filter_keys.yml and app/services/contacts/filter_service.rb; the identifier
+    # operator error is the one Evolution 1.7.0-1.7.2 hit (fixed by https://github.com/evolution-foundation/evolution-api/pull/538)
     account = caller.account
     assert account is not None
     params = parse_params(request)
@@ -107,13 +108,13 @@ async def contacts_filter(lab: ChatwootState, request: Request, caller: Caller, 
 
 
 EMAIL_RE = re.compile(r"\A[^@\s]+@[^@\s]+\Z")  # Devise.email_regexp
-PHONE_RE = re.compile(r"\+[1-9]\d{1,14}\Z")  # ref chatwoot.md §5.1 (unanchored at the start, as in Ruby)
+PHONE_RE = re.compile(r"\+[1-9]\d{1,14}\Z")  # app/models/contact.rb (unanchored at the start, as in Ruby)
 
 
 async def contacts_create(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §5.1 POST contacts: E.164 phone, per-account uniqueness of email (case-insensitive),
+    # POST contacts: E.164 phone, per-account uniqueness of email (case-insensitive),
     # identifier and phone -> 422 {"message": …, "attributes": […]} (render_record_invalid). Messages in validation
-    # declaration order (CW@4.10.1:app/models/contact.rb); the model's custom texts are always English (I18n.t at
+    # declaration order (app/models/contact.rb at 4.10.1); the model's custom texts are always English (I18n.t at
     # class load).
     account = caller.account
     assert account is not None
@@ -158,7 +159,8 @@ async def contacts_create(lab: ChatwootState, request: Request, caller: Caller, 
 
 async def contact_conversations(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                                 contact_id: str) -> Response:
-    # ref chatwoot.md §3.4: {"payload":[…]}, limit 20; id DESC up to 4.0.1, last_activity_at DESC from 4.0.2;
+    # contacts/conversations_controller.rb: {"payload":[…]}, limit 20; id DESC up to 4.0.1, last_activity_at DESC
+    # from 4.0.2 (https://github.com/chatwoot/chatwoot/pull/10825);
     # limited to the caller's assigned inboxes; unknown contact -> 404 (ensure_contact)
     account = caller.account
     assert account is not None

@@ -1,5 +1,5 @@
-"""``…/conversations`` (filter, create, show, toggle_status) and their ``…/messages`` (ref chatwoot.md §3.3,
-§4.3, §5.2, §5.3)."""
+"""``…/conversations`` (filter, create, show, toggle_status) and their ``…/messages``
+(app/controllers/api/v1/accounts/conversations_controller.rb and conversations/messages_controller.rb)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _conversation_value(lab: ChatwootState, conv: Conversation, key: str, custom
 
 
 async def conversations_filter(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §3.1-§3.3: 422 {"error": …} in the account locale; POST but read-only
+    # 422 {"error": …} in the account locale (https://github.com/chatwoot/chatwoot/pull/8239); POST but read-only
     account = caller.account
     assert account is not None
     params = parse_params(request)
@@ -105,21 +105,21 @@ async def conversations_index(lab: ChatwootState, request: Request, caller: Call
 
 
 async def conversations_create(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §5.2 + §4.3 (pending when inbox.active_bot? even if "status":"open" is sent)
+    # pending when inbox.active_bot? even if "status":"open" is sent (https://github.com/chatwoot/chatwoot/issues/7834)
     conv = operations.create_conversation(lab, caller, parse_params(request))
     return rails_json(views.conversation_json(lab, conv))
 
 
 async def conversations_show(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                              display_id: str) -> Response:
-    # ref chatwoot.md §3.4 "Conversation object": find_by!(display_id:) -> 404; ConversationPolicy#show? -> 401
+    # find_by!(display_id:) -> 404; ConversationPolicy#show? -> 401
     conv = auth.find_conversation(lab, caller, display_id)
     return rails_json(views.conversation_json(lab, conv))
 
 
 async def conversations_toggle_status(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                                       display_id: str) -> Response:
-    # ref chatwoot.md §5.2 toggle_status. Body: toggle_status.json.jbuilder opens with an *empty* `json.meta do
+    # toggle_status. Body: toggle_status.json.jbuilder opens with an *empty* `json.meta do
     # end` block, which jbuilder 2.11.5 drops (its test "empty block handling"), so the bytes are
     # {"payload":{…}} without the {"meta":{}} the reference/swagger show. Inference from the view; UNVERIFIED.
     conv = auth.find_conversation(lab, caller, display_id)
@@ -131,7 +131,7 @@ async def conversations_toggle_status(lab: ChatwootState, request: Request, call
 
 async def messages_index(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                          display_id: str) -> Response:
-    # ref chatwoot.md §5.3 GET messages: meta{labels, additional_attributes, contact, assignee?, agent_last_seen_at,
+    # GET messages: meta{labels, additional_attributes, contact, assignee?, agent_last_seen_at,
     # assignee_last_seen_at}, payload = the last 20 messages (MessageFinder), oldest first
     conv = auth.find_conversation(lab, caller, display_id)
     contact = lab.contacts.get(conv.contact_id)
@@ -148,8 +148,8 @@ async def messages_index(lab: ChatwootState, request: Request, caller: Caller, a
 
 async def messages_create(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                           display_id: str) -> Response:
-    # ref chatwoot.md §5.3 POST messages: incoming only on API inboxes; any builder error -> 422 {"error": …};
-    # then Message#reopen_conversation (§4.3)
+    # POST messages: incoming only on API inboxes; any builder error -> 422 {"error": …};
+    # then Message#reopen_conversation
     conv = auth.find_conversation(lab, caller, display_id)
     msg = operations.create_message(lab, caller, conv, parse_params(request))
     return rails_json(views.message_json(lab, msg))
@@ -157,7 +157,7 @@ async def messages_create(lab: ChatwootState, request: Request, caller: Caller, 
 
 async def messages_update(lab: ChatwootState, request: Request, caller: Caller, account_id: str, display_id: str,
                           message_id: str) -> Response:
-    # ref chatwoot.md §5.3 PATCH messages/{id}: 4.2.0+ (970e76ac); non-API inbox -> 403
+    # PATCH messages/{id}: 4.2.0+ (970e76ac); non-API inbox -> 403
     if lab.v < (4, 2, 0):
         return not_found_page(request)
     conv = auth.find_conversation(lab, caller, display_id)

@@ -1,4 +1,5 @@
-"""``…/inboxes`` and ``…/agent_bots``: list, show, create, update, the inbox's agent bot (ref chatwoot.md §4)."""
+"""``…/inboxes`` and ``…/agent_bots``: list, show, create, update, the inbox's agent bot
+(https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/app/controllers/api/v1/accounts/inboxes_controller.rb)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,15 @@ def _inbox(lab: ChatwootState, caller: Caller, inbox_id: str) -> Inbox:
 
 
 def _admin_only(caller: Caller) -> None:
-    # ref chatwoot.md §1.3 "Administrator-only actions" (InboxPolicy create?/update?/set_agent_bot?)
+    # Administrator-only actions (InboxPolicy create?/update?/set_agent_bot?):
+    # https://github.com/chatwoot/chatwoot/blob/98a50d12e047a49c863d3287c0946b4cacac14f1/app/policies/inbox_policy.rb
     if not caller.administrator:
         raise not_allowed()
 
 
 def _inbox_name_errors(lab: ChatwootState, name: Any, channel_type: str) -> list[tuple[str, str]]:
-    """ref chatwoot.md §4.1 "Inbox-name validation (2.7-era … 4.2.x)": presence, then (Email/Api/WebWidget
+    """Inbox-name validation (2.7-era … 4.2.x; replaced by sanitising in 4.3.0,
+    https://github.com/chatwoot/chatwoot/pull/11597): presence, then (Email/Api/WebWidget
     channels, before 4.3.0) no ``/ \\ < > @`` and word characters at both ends (``\\b`` anchors; Unicode word
     characters count as such here, UNVERIFIED for Ruby's ``\\b`` on non-ASCII)."""
     errors: list[tuple[str, str]] = []
@@ -57,7 +60,7 @@ CHANNEL_TYPES = {"web_widget": "Channel::WebWidget", "api": "Channel::Api", "ema
 
 
 async def inboxes_index(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §4.1: {"payload":[…]}, policy_scope -> assigned_inboxes, order_by_name (lower(name) ASC);
+    # {"payload":[…]}, policy_scope -> assigned_inboxes, order_by_name (lower(name) ASC);
     # hmac_token only for administrators
     visible = auth.visible_inbox_ids(lab, caller)
     inboxes = sorted((i for i in lab.inboxes.values() if i.id in visible), key=lambda i: (i.name.lower(), i.id))
@@ -66,13 +69,13 @@ async def inboxes_index(lab: ChatwootState, request: Request, caller: Caller, ac
 
 async def inboxes_show(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                        inbox_id: str) -> Response:
-    # ref chatwoot.md §4.1 inbox object (show.json.jbuilder renders the same partial); fetch_inbox 404/401
+    # inbox object (show.json.jbuilder renders the same partial); fetch_inbox 404/401
     inbox = _inbox(lab, caller, inbox_id)
     return rails_json(views.inbox_json(lab, inbox, caller.administrator))
 
 
 async def inboxes_create(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §4.1 POST inboxes: administrator only -> 401 "You are not authorized to do this action"
+    # POST inboxes: administrator only -> 401 "You are not authorized to do this action"
     _admin_only(caller)
     assert caller.account is not None
     params = parse_params(request)
@@ -103,7 +106,7 @@ def _apply_inbox_params(inbox: Inbox, params: dict[str, Any]) -> None:
 
 async def inboxes_update(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                          inbox_id: str) -> Response:
-    # ref chatwoot.md §4.1 PATCH: admin; can update channel.webhook_url (Channel::Api::EDITABLE_ATTRS)
+    # PATCH: admin; can update channel.webhook_url (Channel::Api::EDITABLE_ATTRS)
     inbox = _inbox(lab, caller, inbox_id)
     _admin_only(caller)
     params = parse_params(request)
@@ -125,19 +128,19 @@ async def inboxes_update(lab: ChatwootState, request: Request, caller: Caller, a
 
 async def inbox_agent_bot(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                           inbox_id: str) -> Response:
-    # ref chatwoot.md §4.2: {"agent_bot": {…}}; open to any member with inbox access. The link counts whatever
+    # {"agent_bot": {…}}; open to any member with inbox access. The link counts whatever
     # its active/inactive status (@inbox.agent_bot).
     inbox = _inbox(lab, caller, inbox_id)
     bot = lab.agent_bots.get(inbox.agent_bot_id) if inbox.agent_bot_id is not None else None
     if bot is None:
-        return Response.raw_json(lab.agent_bot_none_body)  # UNVERIFIED (ref §10): see ChatwootState docstring
+        return Response.raw_json(lab.agent_bot_none_body)  # UNVERIFIED: see ChatwootState docstring
     assert caller.account is not None
     return rails_json({"agent_bot": views.agent_bot_json(bot, caller.account.id, presenter=False)})
 
 
 async def inbox_set_agent_bot(lab: ChatwootState, request: Request, caller: Caller, account_id: str,
                               inbox_id: str) -> Response:
-    # ref chatwoot.md §4.2 set_agent_bot: administrator only; {"agent_bot": id} attaches, null detaches; empty
+    # set_agent_bot: administrator only; {"agent_bot": id} attaches, null detaches; empty
     # 200 (head :ok); unknown bot -> 404. Before-action order: fetch_inbox, fetch_agent_bot, check_authorization.
     inbox = _inbox(lab, caller, inbox_id)
     params = parse_params(request)
@@ -158,7 +161,7 @@ async def inbox_set_agent_bot(lab: ChatwootState, request: Request, caller: Call
 
 
 async def agent_bots_index(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §4.2: a bare array; AgentBot.where(account_id: [nil, account.id]) (system bots included)
+    # a bare array; AgentBot.where(account_id: [nil, account.id]) (system bots included)
     assert caller.account is not None
     account = caller.account
     bots = sorted((b for b in lab.agent_bots.values() if b.account_id in (None, account.id)), key=lambda b: b.id)

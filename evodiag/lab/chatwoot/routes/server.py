@@ -1,5 +1,4 @@
-"""The unscoped routes: ``/api`` (version and health), ``/``, attachment blobs, the profile and the account
-(ref chatwoot.md §1.4, §2, §6)."""
+"""The unscoped routes: ``/api`` (version and health), ``/``, attachment blobs, the profile and the account."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from evodiag.lab.chatwoot.state import ChatwootState
 
 
 async def api_index(lab: ChatwootState, request: Request) -> Response:
-    # ref chatwoot.md §2; CW@3.8.0/4.2.0/4.10.1:app/controllers/api_controller.rb. Key order version, timestamp,
+    # app/controllers/api_controller.rb (same at 3.8.0, 4.2.0, 4.10.1). Key order version, timestamp,
     # queue_services, data_services; the two services only from 2.14.0 (b1af814e).
     body: dict[str, Any] = {"version": lab.version, "timestamp": views.db_time(lab.clock())}
     if lab.v >= (2, 14, 0):
@@ -27,13 +26,13 @@ async def api_index(lab: ChatwootState, request: Request) -> Response:
 
 
 async def profile(lab: ChatwootState, request: Request, caller: Caller) -> Response:
-    # ref chatwoot.md §1.4; ProfilesController < Api::BaseController (not account-scoped)
+    # ProfilesController < Api::BaseController (not account-scoped)
     assert caller.user is not None
     return rails_json(views.user_json(lab, caller.user))
 
 
 async def account_show(lab: ChatwootState, request: Request, caller: Caller, account_id: str) -> Response:
-    # ref chatwoot.md §2 "Alternative": current_user.accounts.find -> a non-member gets 404, not 401; no
+    # current_user.accounts.find -> a non-member gets 404, not 401; no
     # suspended check on this controller (AccountsController < Api::BaseController)
     user = caller.user
     account = lab.accounts.get(int(account_id)) if account_id.isdigit() else None
@@ -43,7 +42,7 @@ async def account_show(lab: ChatwootState, request: Request, caller: Caller, acc
 
 
 async def root(lab: ChatwootState, request: Request) -> Response:
-    # ref chatwoot.md §2: with CW_API_ONLY_SERVER=true, / maps to api#index; otherwise the dashboard's HTML
+    # with CW_API_ONLY_SERVER=true, / maps to api#index (config/routes.rb); otherwise the dashboard's HTML
     # (UNVERIFIED: abbreviated page, no redirect modelled)
     if lab.api_only_server:
         return await api_index(lab, request)

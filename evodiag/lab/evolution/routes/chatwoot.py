@@ -1,4 +1,5 @@
-"""``/chatwoot/*``: the instance's Chatwoot settings and the webhook Chatwoot calls back (ref §5)."""
+"""``/chatwoot/*``: the instance's Chatwoot settings and the webhook Chatwoot calls back
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/routes/chatwoot.router.ts)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from evodiag.lab.evolution.whatsapp import emit, jid, outgoing_message, start_co
 
 
 async def chatwoot_set(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``POST /chatwoot/set/{instance}`` -> 201 (ref §5.1, §5.2; observed §11). Checks: exists 404 -> apikey
-    401 -> schema 400 -> "Chatwoot is disabled" 400 -> url/account/token 400 (ref §5.3)."""
+    """``POST /chatwoot/set/{instance}`` -> 201 (observed on 2.3.6). Checks: exists 404 -> apikey
+    401 -> schema 400 -> "Chatwoot is disabled" 400 -> url/account/token 400
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/controllers/chatwoot.controller.ts#L19-L38)."""
     guarded = guards.instance_and_body(lab, request, instance)
     if isinstance(guarded, Response):
         return guarded
@@ -27,13 +29,13 @@ async def chatwoot_set(lab: EvolutionState, request: Request, instance: str) -> 
     v1 = lab.is_v1
     errors = validate(body, payloads.CHATWOOT_V1 if v1 else payloads.CHATWOOT_V2)
     if errors:
-        return schema_error(errors)  # observed §11: [["instance requires property \"token\""]]
+        return schema_error(errors)  # observed on 2.3.6: [["instance requires property \"token\""]]
     if not v1 and not lab.chatwoot_enabled:
         return payloads.chatwoot_disabled()  # chatwoot.controller.ts#L20
 
     data, settings = settings_mod.chatwoot_from_set(v1, body, inst.name)
     if isinstance(settings, str):
-        return error(400, [settings])  # ref §5.2 controller checks; "url is not valid" observed §11
+        return error(400, [settings])  # the controller's checks; "url is not valid" observed on 2.3.6
     if inst.chatwoot is not None:
         settings.id, settings.created_at = inst.chatwoot.id, inst.chatwoot.created_at
     inst.chatwoot = settings
@@ -44,15 +46,15 @@ async def chatwoot_set(lab: EvolutionState, request: Request, instance: str) -> 
             async with client_for(lab) as client:
                 await chatwoot_sync.init_instance(lab, inst, client)
         except ChatwootError as exc:
-            # observed §11: 500 with the message as a plain string, config saved anyway
+            # observed on 2.3.6: 500 with the message as a plain string, config saved anyway
             return error(500, str(exc))
     if not v1:
         data.setdefault("signDelimiter", None)  # a real 2.3.6 echoes "signDelimiter":null when not sent
-    return Response.json({**data, "webhook_url": webhook_url}, 201)  # ref §5.2 (#L45-53): snake in v2 too
+    return Response.json({**data, "webhook_url": webhook_url}, 201)  # snake_case in v2 too (controller #L45-L53)
 
 
 async def chatwoot_find(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``GET /chatwoot/find/{instance}`` (ref §5.2, §5.3; observed §11): a read-only CHATWOOT_ENABLED probe."""
+    """``GET /chatwoot/find/{instance}`` (observed on 2.3.6): a read-only CHATWOOT_ENABLED probe."""
     inst = guards.instance(lab, request, instance)
     if isinstance(inst, Response):
         return inst
@@ -65,7 +67,9 @@ async def chatwoot_find(lab: EvolutionState, request: Request, instance: str) ->
 
 
 async def chatwoot_webhook(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``POST /chatwoot/webhook/{instance}``, called by Chatwoot; no guards (ref §5.1, §5.4). A body without
+    """``POST /chatwoot/webhook/{instance}``, called by Chatwoot; no guards (receiveWebhook,
+    https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L1257-L1283).
+    A body without
     ``conversation`` (or a private note) -> ``{"message":"bot"}``; no provider -> ``null``; v2 disabled ->
     400. An agent's outgoing message is sent to WhatsApp; ``init``/``status`` to the bot contact ``123456``
     run bot commands (UNVERIFIED details). Only those cases are logged as mutating."""
@@ -75,14 +79,14 @@ async def chatwoot_webhook(lab: EvolutionState, request: Request, instance: str)
         await asyncio.sleep(lab.chatwoot_webhook_delay_s)  # receiveWebhook sleeps 500 ms
     inst = lab.find_instance(unquote(instance))
     if inst is None or chatwoot_sync.active_settings(lab, inst) is None:
-        return Response.json(None)  # ref §5.4: no provider -> HTTP 200 body `null` (# UNVERIFIED: unknown name)
+        return Response.json(None)  # no provider -> HTTP 200 body `null` (# UNVERIFIED: unknown name)
     body, _bad = guards.json_body(request)
     bot = Response.json({"message": "bot"})
     if not isinstance(body, dict) or "conversation" not in body or body.get("private"):
         return bot
     conversation = body.get("conversation") or {}
     if body.get("event") == "conversation_status_changed" and conversation.get("status") == "resolved":
-        # ref §5.6 step 3: a resolved conversation clears the cached id (v2)
+        # a resolved conversation clears the cached id (v2; chatwoot.service.ts#L1268-L1276)
         lab.forget_conversations(inst)
         return bot
     if body.get("event") != "message_created" or body.get("message_type") != "outgoing":

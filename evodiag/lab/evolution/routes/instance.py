@@ -1,4 +1,5 @@
-"""``/instance/*``: list, create, connect, state, restart, logout, delete (ref §4; observed §11)."""
+"""``/instance/*``: list, create, connect, state, restart, logout, delete (instance.controller.ts at 1.8.2 and
+2.3.6; observed on a real 2.3.6 server)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _v1_chatwoot(lab: EvolutionState, inst: Instance) -> dict[str, Any]:
 
 
 async def fetch_instances(lab: EvolutionState, request: Request) -> Response:
-    """``GET /instance/fetchInstances`` (ref §4.2; observed §11)."""
+    """``GET /instance/fetchInstances`` (observed on 2.3.6)."""
     auth = guards.fetch_auth(lab, request)
     if isinstance(auth, Response):
         return auth
@@ -36,23 +37,26 @@ async def fetch_instances(lab: EvolutionState, request: Request) -> Response:
     pool = [lab.fill_ids(i) for i in lab.instances if auth is None or i.token == auth]
     if not lab.is_v1:
         client = lab.effective_client_name()
-        # ref §4.2: filtered by clientName = DATABASE_CONNECTION_CLIENT_NAME (monitor.service.ts#L78-88)
+        # filtered by clientName = DATABASE_CONNECTION_CLIENT_NAME:
+        # https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/monitor.service.ts#L78-L88
         pool = [i for i in pool if client is None or (i.client_name or client) == client]
     if name or inst_id:
         pool = [i for i in pool if (not name or i.name == name) and (not inst_id or i.id == inst_id)]
         if not pool:
-            # ref §4.1: R@1.8.2 monitor.service.ts#L101, R@2.3.6 #L73; observed §11
+            # observed on 2.3.6:
+            # https://github.com/EvolutionAPI/evolution-api/blob/1.8.2/src/api/services/monitor.service.ts#L101
+            # https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/monitor.service.ts#L73
             return error(404, [f'Instance "{name or inst_id}" not found'])
     if not lab.is_v1:
         return Response.json([payloads.fetch_row_v2(i, lab.ver, lab.effective_client_name()) for i in pool])
     rows = [payloads.fetch_row_v1(i, lab.expose_in_fetch, lab.server_url, _v1_chatwoot(lab, i)) for i in pool]
     if (name or inst_id) and auth is None:
-        return Response.json(rows[0])  # ref §4.2: v1 quirk `instances.find(...) ?? instances` -> one object
+        return Response.json(rows[0])  # v1 quirk `instances.find(...) ?? instances` -> one object
     return Response.json(rows)
 
 
 async def connection_state(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``GET /instance/connectionState/{instance}`` (ref §4.3; observed §11)."""
+    """``GET /instance/connectionState/{instance}`` (observed on 2.3.6)."""
     inst = guards.instance(lab, request, instance)
     if isinstance(inst, Response):
         return inst
@@ -60,13 +64,14 @@ async def connection_state(lab: EvolutionState, request: Request, instance: str)
 
 
 async def connect(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``GET /instance/connect/{instance}`` (ref §4.4; observed §11): open -> connectionState shape; else the
+    """``GET /instance/connect/{instance}`` (observed on 2.3.6): open -> connectionState shape; else the
     QR object or ``{"count":0}``; a ``close`` instance starts connecting first."""
     inst = guards.instance(lab, request, instance)
     if isinstance(inst, Response):
         return inst
     if inst.connect_error is not None:
-        # ref §4.4: errors are swallowed: v1 200 with an empty body, v2 200 {"error":true,"message":...}
+        # errors are swallowed: v1 200 with an empty body, v2 200 {"error":true,"message":...}
+        # (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/controllers/instance.controller.ts#L295-L330)
         if lab.is_v1:
             return Response(200, b"", {"Content-Type": "application/json; charset=utf-8"})
         return Response.json({"error": True, "message": inst.connect_error})
@@ -94,7 +99,7 @@ def _instance_from_create(lab: EvolutionState, body: dict[str, Any], name: str) 
                                          base64=bool(body.get("webhook_base64")),
                                          events=list(body.get("events") or []))
     else:
-        inst.db_status = "close"  # observed §11: stored `close` while the socket is `connecting`
+        inst.db_status = "close"  # observed on 2.3.6: stored `close` while the socket is `connecting`
         wh = body.get("webhook")
         if isinstance(wh, dict) and wh.get("url"):
             inst.webhook = WebhookConfig(url=str(wh["url"]), by_events=bool(wh.get("byEvents")),
@@ -104,33 +109,34 @@ def _instance_from_create(lab: EvolutionState, body: dict[str, Any], name: str) 
 
 
 async def create(lab: EvolutionState, request: Request) -> Response:
-    """``POST /instance/create`` -> 201 (ref §4.5; observed §11)."""
+    """``POST /instance/create`` -> 201 (observed on 2.3.6)."""
     body, bad = guards.json_body(request)
     if bad is not None:
         return bad
     body = body if isinstance(body, dict) else {}
     name = body.get("instanceName")
-    # instanceLoggedGuard runs before authGuard (ref §2.3): a taken name is 403 whatever the key
+    # instanceLoggedGuard runs before authGuard (index.router.ts#L41): a taken name is 403 whatever the key
     if name is None and not lab.is_v1:
-        return error(403, ['This name "undefined" is already in use.'])  # observed §11
+        return error(403, ['This name "undefined" is already in use.'])  # observed on 2.3.6
     if name is not None and lab.find_instance(str(name)) is not None:
-        return error(403, [f'This name "{name}" is already in use.'])  # ref §4.5, §11
+        return error(403, [f'This name "{name}" is already in use.'])  # instance.guard.ts; observed on 2.3.6
     key = request.header("apikey") or ""
     if not key:
         return guards.missing_key(lab)
     if key != lab.global_key:
-        return unauthorized()  # observed §11: an instance token is 401 on create
+        return unauthorized()  # observed on 2.3.6: an instance token is 401 on create
     errors = validate(body, payloads.CREATE)  # UNVERIFIED for v1 (missing name)
     if errors:
         return schema_error(errors)
     name = str(name)
     if not lab.is_v1 and body.get("integration") not in INTEGRATIONS:
-        return error(400, ["Invalid integration"])  # ref §4.5 (channel.controller.ts init() -> null), §11
+        return error(400, ["Invalid integration"])  # channel.controller.ts init() -> null; observed on 2.3.6
     cw_keys = ("chatwootAccountId", "chatwootToken", "chatwootUrl") if not lab.is_v1 else (
         "chatwoot_account_id", "chatwoot_token", "chatwoot_url")
     wants_cw = all(body.get(k) for k in cw_keys)
     if wants_cw and not lab.is_v1 and not lab.chatwoot_enabled:
-        # ref §4.5: the instance is created, then deleted again, and the request fails (#1011)
+        # the instance is created, then deleted again, and the request fails
+        # (https://github.com/evolution-foundation/evolution-api/issues/1011)
         return error(400, ["Chatwoot is not enabled"])
     inst = _instance_from_create(lab, body, name)
     if wants_cw:
@@ -140,7 +146,7 @@ async def create(lab: EvolutionState, request: Request) -> Response:
     if qrcode:
         async with client_for(lab) as client:
             # Only qrcode:true connects on create (a real 2.3.6 leaves qrcode:false instances `close`); it
-            # then waits for the QR and answers {"count":0} after about 5 s when none comes (observed §11)
+            # then waits for the QR and answers {"count":0} after about 5 s when none comes (observed on 2.3.6)
             await start_connecting(lab, inst, client, wait=True)
         if not inst.qr_available:
             await asyncio.sleep(lab.delay(CREATE_QR_WAIT_S))
@@ -151,7 +157,8 @@ async def create(lab: EvolutionState, request: Request) -> Response:
 
 async def restart(lab: EvolutionState, request: Request, instance: str) -> Response:
     """PUT (v1) / POST (v2) ``/instance/restart/{instance}``; the other method is the unknown-route 404
-    (ref §2.2, #2223). # UNVERIFIED: response bodies; a non-open instance starts connecting."""
+    (https://github.com/evolution-foundation/evolution-api/issues/2223). # UNVERIFIED: response bodies; a non-open
+    instance starts connecting."""
     inst = guards.instance(lab, request, instance)
     if isinstance(inst, Response):
         return inst
@@ -164,8 +171,8 @@ async def restart(lab: EvolutionState, request: Request, instance: str) -> Respo
 
 
 async def logout(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``DELETE /instance/logout/{instance}``: 400 when not connected (observed §11). # UNVERIFIED: the
-    success body and the close event (statusReason 401 = loggedOut, ref §4.2)."""
+    """``DELETE /instance/logout/{instance}``: 400 when not connected (observed on 2.3.6). # UNVERIFIED: the
+    success body and the close event (statusReason 401 = loggedOut)."""
     inst = guards.instance(lab, request, instance)
     if isinstance(inst, Response):
         return inst
@@ -178,7 +185,7 @@ async def logout(lab: EvolutionState, request: Request, instance: str) -> Respon
 
 
 async def delete(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``DELETE /instance/delete/{instance}`` -> 200 (observed §11 on 2.3.6; # UNVERIFIED for v1)."""
+    """``DELETE /instance/delete/{instance}`` -> 200 (observed on 2.3.6; # UNVERIFIED for v1)."""
     inst = guards.instance(lab, request, instance)
     if isinstance(inst, Response):
         return inst

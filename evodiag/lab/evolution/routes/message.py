@@ -1,4 +1,5 @@
-"""``/message/*``: sending to WhatsApp (ref §7)."""
+"""``/message/*``: sending to WhatsApp
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/validate/message.schema.ts#L68-L93)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from evodiag.lab.evolution.whatsapp import jid, outgoing_message
 
 
 async def send_text(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``POST /message/sendText/{instance}`` -> 201 (ref §7). Then a ``send.message`` webhook and an
+    """``POST /message/sendText/{instance}`` -> 201. Then a ``send.message`` webhook and an
     outgoing Chatwoot message; their failures never fail the send (Evolution only logs them)."""
     guarded = guards.instance_and_body(lab, request, instance)
     if isinstance(guarded, Response):
@@ -22,14 +23,15 @@ async def send_text(lab: EvolutionState, request: Request, instance: str) -> Res
     inst, body = guarded
     errors = validate(body, payloads.SEND_TEXT_V1 if lab.is_v1 else payloads.SEND_TEXT_V2)
     if errors:
-        return schema_error(errors)  # v1 body on v2: [["instance requires property \"text\""]] (ref §7)
+        return schema_error(errors)  # v1 body on v2: [["instance requires property \"text\""]] (likely wording)
     if inst.state != "open":
         return error(500, "Connection Closed")  # UNVERIFIED: Baileys' error on a closed socket
     number = body["number"]
     digits = re.sub(r"\D", "", number.split("@")[0])
     remote_jid = jid(number)
     if digits in lab.not_on_whatsapp or number in lab.not_on_whatsapp:
-        # ref §7: R@2.3.6 whatsapp.baileys.service.ts#L2135-2139 (# UNVERIFIED for v1)
+        # https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/channel/whatsapp/whatsapp.baileys.service.ts#L2135-L2139
+        # (# UNVERIFIED for v1)
         return error(400, [{"jid": remote_jid, "exists": False, "number": digits}])
     text = body["textMessage"]["text"] if lab.is_v1 else body["text"]
     message = outgoing_message(lab, inst, remote_jid, text)

@@ -1,4 +1,5 @@
-"""``GET /``, ``POST /verify-creds`` and the unknown-route answer (ref §2.2, §3)."""
+"""``GET /``, ``POST /verify-creds`` and the unknown-route answer
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/routes/index.router.ts#L191-L210)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ DNS_TIMEOUT_S = 25.0
 
 
 async def root(lab: EvolutionState, request: Request) -> Response:
-    """``GET /`` (ref §3, observed §11). No auth. 2.3.x fetches web.whatsapp.com/sw.js on every call and
+    """``GET /`` (observed on 2.3.6). No auth. 2.3.x fetches web.whatsapp.com/sw.js on every call and
     reports the fetched WhatsApp Web version, or Baileys' fallback when the fetch fails
     (src/utils/fetchLatestWaWebVersion.ts at 2.3.6)."""
     if lab.ver >= (2, 3, 0):
         if lab.root_delay_s:
-            await asyncio.sleep(lab.root_delay_s)  # ref §3: the sw.js fetch itself
+            await asyncio.sleep(lab.root_delay_s)  # the sw.js fetch itself (src/utils/fetchLatestWaWebVersion.ts)
         if lab.whatsapp_egress == "dns-timeout":
             await asyncio.sleep(lab.delay(DNS_TIMEOUT_S))
     host = request.header("host") or "undefined"
@@ -46,13 +47,15 @@ def express_headers(response: Response) -> Response:
 
 
 async def verify_creds(lab: EvolutionState, request: Request) -> Response:
-    """``POST /verify-creds`` (v2 ≥2.0.10, ref §3): global key only (no :instanceName, so an instance token
-    is a 401). # UNVERIFIED: the facebook* fields the reference elides are undefined when unset."""
+    """``POST /verify-creds`` (v2 ≥2.0.10): global key only (no :instanceName, so an instance token
+    is a 401). # UNVERIFIED: the facebook* fields are undefined when unset."""
     if (request.header("apikey") or "") != lab.global_key:
         return unauthorized()
     return Response.json({"status": 200, "message": "Credentials are valid"})
 
 
 def not_found(request: Request) -> Response:
-    """ref §2.2 (main.ts#L121-128; #2223). # UNVERIFIED: query string left out of the message."""
+    """Express's unknown route in Evolution's envelope
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/main.ts#L121-L128;
+    https://github.com/evolution-foundation/evolution-api/issues/2223). # UNVERIFIED: query string left out."""
     return error(404, [f"Cannot {request.method} {request.path}"])

@@ -1,5 +1,6 @@
 """``/settings/*``: the instance's settings (reject calls, ignore groups, always online, …), read by
-chatwoot.groups. v1 names them snake_case, v2 camelCase (R@1.8.2 and R@2.3.6 src/api/routes/settings.router.ts)."""
+chatwoot.groups. v1 names them snake_case, v2 camelCase (src/api/routes/settings.router.ts at 1.8.2 and 2.3.6:
+https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/routes/settings.router.ts)."""
 
 from __future__ import annotations
 

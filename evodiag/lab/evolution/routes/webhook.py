@@ -1,4 +1,5 @@
-"""``/webhook/*``: the instance's webhook settings (ref §6.1)."""
+"""``/webhook/*``: the instance's webhook settings
+(https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.controller.ts)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def _schema(lab: EvolutionState) -> Schema:
 
 
 async def webhook_set(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``POST /webhook/set/{instance}`` -> 201 in three body shapes (ref §6.1; observed §11: URL stored
+    """``POST /webhook/set/{instance}`` -> 201 in three body shapes (observed on 2.3.6: URL stored
     verbatim, no reachability check)."""
     guarded = guards.instance_and_body(lab, request, instance)
     if isinstance(guarded, Response):
@@ -37,9 +38,10 @@ async def webhook_set(lab: EvolutionState, request: Request, instance: str) -> R
         names = ("byEvents", "base64")
     enabled = data.get("enabled", True) if lab.is_v1 else data["enabled"]
     if enabled and lab.ver < (2, 3, 0) and not settings_mod.is_url(data.get("url")):
-        return error(400, ['Invalid "url" property'])  # ref §6.1: v1 and ≤2.2.x isURL; 2.3 no check
+        return error(400, ['Invalid "url" property'])  # v1 and ≤2.2.x isURL; 2.3 no check
     if not lab.is_v1 and not isinstance(data.get("events"), list):
-        # ref §6.1 (inferred): `0 === data.webhook.events.length` on a missing key -> TypeError -> 500
+        # likely (read in webhook.controller.ts#L28, not run): `0 === data.webhook.events.length` on a missing
+        # key -> TypeError -> 500
         return error(500, "Cannot read properties of undefined (reading 'length')")
     old = inst.webhook
     inst.webhook = WebhookConfig(url=data["url"], enabled=bool(enabled), by_events=bool(data.get(names[0])),
@@ -50,16 +52,16 @@ async def webhook_set(lab: EvolutionState, request: Request, instance: str) -> R
     if lab.is_v1:
         # UNVERIFIED: v1 set response (as in the v1 docs example)
         return Response.json({"webhook": {"instanceName": inst.name, "webhook": body}}, 201)
-    return Response.json(payloads.webhook_row(inst, inst.webhook, lab.ver), 201)  # observed §11
+    return Response.json(payloads.webhook_row(inst, inst.webhook, lab.ver), 201)  # observed on 2.3.6
 
 
 async def webhook_find(lab: EvolutionState, request: Request, instance: str) -> Response:
-    """``GET /webhook/find/{instance}``: v1 fixed shape; v2 the Prisma row or ``null`` (ref §6.1, §11)."""
+    """``GET /webhook/find/{instance}``: v1 fixed shape; v2 the Prisma row or ``null`` (observed on 2.3.6)."""
     inst = guards.instance(lab, request, instance)
     if isinstance(inst, Response):
         return inst
     if lab.is_v1:
         return Response.json(payloads.webhook_find_v1(inst.webhook))
     if inst.webhook is None:
-        return Response.json(None)  # observed §11: 200 with body `null`
+        return Response.json(None)  # observed on 2.3.6: 200 with body `null`
     return Response.json(payloads.webhook_row(inst, inst.webhook, lab.ver))
