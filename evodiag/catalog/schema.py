@@ -108,7 +108,9 @@ def validate_keys(obj: Any, spec: dict[str, Key], path: str) -> dict[str, Any]:
         if key not in spec:
             close = [k for k in spec if k[:3] == str(key)[:3]]
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SchemaIssue(f"{path}.{key}", f"unknown key {key!r}{hint}", line_of(obj, str(key)))
+            # A key with a newline or control character is quoted: the error stays one line.
+            where = f"{path}.{key}" if str(key).isprintable() else f"{path}[{key!r}]"
+            raise SchemaIssue(where, f"unknown key {key!r}{hint}", line_of(obj, str(key)))
     for key, rule in spec.items():
         if key not in obj:
             if rule.required:
