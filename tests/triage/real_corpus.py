@@ -33,7 +33,7 @@ HOLDOUT_PERCENT = 50  # a ticket of a frozen batch is in the holdout when its id
 # Frozen holdout batches: batch number -> manifest of its ticket files (sha256sum format) and labels digest.
 # Batch 2 has no holdout (all tuning); batches 3 and up are split like batch 1 and frozen when they land.
 FROZEN_BATCHES = {batch: (REAL / f"holdout-batch{batch}.sha256", REAL / f"holdout-batch{batch}.labels.sha256")
-                  for batch in (1, 3)}
+                  for batch in (1, 3, 4, 5)}
 BUCKETS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.01))
 
 
