@@ -16,8 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, f
 
 from evodiag.catalog.loader import load_catalog
 from tests.triage.real_corpus import (
+    FROZEN_BATCHES,
     calibration_table,
     evaluate,
+    holdout_of,
     load_real,
     load_self_written,
     misses,
@@ -31,18 +33,22 @@ def main(argv: list[str]) -> int:
     extra = [Path(a) for a in argv if a not in ("--tickets", "--catalog")]
     catalog = load_catalog(extra)
     tickets = load_real()
-    holdout = evaluate(catalog, [t for t in tickets if t.set == "holdout"], "real holdout (frozen)")
-    tuning = evaluate(catalog, [t for t in tickets if t.set == "tuning"], "real tuning")
+    frozen = "+".join(str(b) for b in sorted(FROZEN_BATCHES))
+    holdout = evaluate(catalog, holdout_of(tickets, [1]), "real holdout batch 1 (frozen)")
+    holdout_all = evaluate(catalog, holdout_of(tickets), f"real holdout batches {frozen} (frozen)")
+    tuning = evaluate(catalog, [t for t in tickets if t.set == "tuning"], "real tuning (all batches)")
     self_written = evaluate(catalog, load_self_written(), "self-written corpus (not a measure)")
-    print(summary_table([holdout, tuning, self_written]))
+    print(summary_table([holdout, holdout_all, tuning, self_written]))
     print()
     print(calibration_table(holdout))
     print()
-    print(per_check_table(holdout, catalog))
+    print(calibration_table(holdout_all))
+    print()
+    print(per_check_table(holdout_all, catalog))
     print()
     print(per_check_table(tuning, catalog))
     if show_tickets:
-        for figures in (holdout, tuning):
+        for figures in (holdout_all, tuning):
             print()
             print(misses(figures))
     return 0

@@ -29,9 +29,11 @@ from evodiag.triage import triage_stream
 REAL = Path(__file__).parent / "real"
 LABELS = REAL / "labels.yaml"
 SELF_WRITTEN = Path(__file__).parent / "corpus"
-HOLDOUT_PERCENT = 50  # batch 1: a ticket is in the holdout when its id hashes below this (see split_of)
+HOLDOUT_PERCENT = 50  # a ticket of a frozen batch is in the holdout when its id hashes below this (see split_of)
 # Frozen holdout batches: batch number -> manifest of its ticket files (sha256sum format) and labels digest.
-FROZEN_BATCHES = {1: (REAL / "holdout-batch1.sha256", REAL / "holdout-batch1.labels.sha256")}
+# Batch 2 has no holdout (all tuning); batches 3 and up are split like batch 1 and frozen when they land.
+FROZEN_BATCHES = {batch: (REAL / f"holdout-batch{batch}.sha256", REAL / f"holdout-batch{batch}.labels.sha256")
+                  for batch in (1, 3, 4, 5)}
 BUCKETS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.01))
 
 
@@ -89,7 +91,8 @@ class Figures:
 
 
 def split_of(ticket_id: str) -> str:
-    """Batch 1's deterministic split: the first 32 bits of sha256(id), below HOLDOUT_PERCENT % → holdout."""
+    """The deterministic split of every frozen batch: the first 32 bits of sha256(id), below HOLDOUT_PERCENT %
+    → holdout."""
     value = int(hashlib.sha256(ticket_id.encode()).hexdigest()[:8], 16)
     return "holdout" if value % 100 < HOLDOUT_PERCENT else "tuning"
 
@@ -98,6 +101,12 @@ def load_real(path: Path = LABELS) -> list[Ticket]:
     rows = yaml.safe_load(path.read_text(encoding="utf-8"))["tickets"]
     return [Ticket(r["id"], path.parent / r["file"], tuple(r["checks"]), r["language"], r["set"],
                    int(r.get("batch", 1)), bool(r["weak"])) for r in rows]
+
+
+def holdout_of(tickets: Iterable[Ticket], batches: Iterable[int] | None = None) -> list[Ticket]:
+    """Holdout tickets of the given frozen batches, or of all of them."""
+    wanted = set(FROZEN_BATCHES if batches is None else batches)
+    return [t for t in tickets if t.set == "holdout" and t.batch in wanted]
 
 
 def load_self_written() -> list[Ticket]:
@@ -139,10 +148,10 @@ def calibration(figures: Figures) -> list[tuple[str, int, int]]:
 
 
 def summary_table(all_figures: Sequence[Figures]) -> str:
-    head = f"{'set':34} {'tickets':>7} {'labelled':>8} {'top-1':>13} {'top-3':>13} {'distractors diagnosed':>22}"
+    head = f"{'set':38} {'tickets':>7} {'labelled':>8} {'top-1':>13} {'top-3':>13} {'distractors diagnosed':>22}"
     lines = [head, "-" * len(head)]
     for f in all_figures:
-        lines.append(f"{f.name:34} {f.labelled + f.distractors:7d} {f.labelled:8d} "
+        lines.append(f"{f.name:38} {f.labelled + f.distractors:7d} {f.labelled:8d} "
                      f"{f.top1:4d} ({f.top1_rate:4.0%}) {f.top3:4d} ({f.top3_rate:4.0%}) "
                      f"{f.diagnosed_distractors:6d}/{f.distractors:<3d} ({f.distractor_rate:4.0%})")
     return "\n".join(lines)
