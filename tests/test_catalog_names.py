@@ -185,3 +185,26 @@ def test_default_catalog_includes_every_area_file() -> None:
     areas = sorted(str(p) for p in (default_catalog_path().parent / "checks").glob("*.yaml"))
     assert sorted(s for s in catalog.sources if "/checks/" in s) == areas
     assert {Path(c.file).name for c in catalog.checks.values()} >= {"evolution.yaml", "chatwoot.yaml"}
+
+
+def test_a_fix_names_secrets_by_the_variable_evodiag_reads(tmp_path: Path) -> None:
+    """Remediation refers to a secret as "$EVODIAG_EVOLUTION_API_KEY": a typo in the variable would paste an
+    empty key, and a ``{evolution.api_key}`` placeholder would print the secret itself."""
+    typo = check("""    request: {url: "{evolution.url}/instance"}
+    remediation:
+      changes: ['curl -H "apikey: $EVODIAG_EVOLUTION_APIKEY" {evolution.url}/instance/fetchInstances']
+""")
+    fails_at(tmp_path, typo, 8, "remediation.changes[0]: unknown variable $EVODIAG_EVOLUTION_APIKEY",
+             "did you mean 'EVODIAG_EVOLUTION_API_KEY'")
+    secret = check("""    request: {url: "{evolution.url}/instance"}
+    remediation:
+      commands: ['curl -H "apikey: {evolution.api_key}" {evolution.url}/instance/fetchInstances']
+""")
+    fails_at(tmp_path, secret, 8, "remediation.commands[0]: {evolution.api_key} would print a secret",
+             '"$EVODIAG_EVOLUTION_API_KEY"')
+    good = check("""    request: {url: "{evolution.url}/instance"}
+    remediation:
+      changes: ['curl -H "apikey: $EVODIAG_EVOLUTION_API_KEY" {evolution.url}/instance/fetchInstances']
+""")
+    (tmp_path / "extra.yaml").write_text(good)
+    assert catalog_cli("--catalog", "extra.yaml", cwd=tmp_path).returncode == 0

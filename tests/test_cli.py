@@ -58,7 +58,9 @@ def test_exit_0_when_healthy(serve: Callable[[LabApp], str]) -> None:
     url = serve(FakeEvolution(name="evo"))
     proc = evodiag("check", "--evolution-url", url, "--only", "evolution.reachable")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "pass" in proc.stdout and "Evolution API 2.3.6" in proc.stdout
+    assert proc.stdout.startswith("✔ No problems found") and "auth:       1 passed" in proc.stdout
+    proc = evodiag("check", "--evolution-url", url, "--only", "evolution.reachable", "-v")
+    assert "✔ evolution.reachable: Evolution API 2.3.6" in proc.stdout  # -v: every check's line
 
 
 def test_exit_1_on_findings(serve: Callable[[LabApp], str]) -> None:

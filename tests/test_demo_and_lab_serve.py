@@ -64,7 +64,7 @@ def test_lab_serve_prints_a_working_command_and_stops_on_ctrl_c() -> None:
 def test_markdown_report_pseudonymises_phone_numbers_and_jids() -> None:
     from evodiag.lab.runtime import LAB_NUMBER
 
-    text_report = evodiag("demo", "--format", "text").stdout
+    text_report = evodiag("demo", "--format", "text", "-v").stdout
     markdown = evodiag("demo", "--format", "markdown").stdout
     assert LAB_NUMBER in text_report  # the local terminal shows the user's own instance number
     assert LAB_NUMBER not in markdown and "jid#" in markdown  # the paste-ready report does not

@@ -36,7 +36,7 @@ def test_no_check_selected_is_a_usage_error(serve: Callable[[LabApp], str]) -> N
 def test_an_env_file_alone_is_something_to_check(tmp_path: Path) -> None:
     env = tmp_path / "evolution.env"
     env.write_text("SERVER_URL=http://localhost:8080\nAUTHENTICATION_API_KEY=Zq8xR2mP7vK4nT9wB3cYa1\n")
-    proc = evodiag("check", "--env-file", str(env), cwd=tmp_path)
+    proc = evodiag("check", "--env-file", str(env), "-v", cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr
     assert "config.files" in proc.stdout
 

@@ -20,14 +20,16 @@ ISSUE_URLS = {
 @dataclass(frozen=True)
 class Remediation:
     text: str = ""
-    commands: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()  # read-only: look before you change anything
     links: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()  # the exact call that fixes it (it changes the user's server: they run it)
 
     def is_empty(self) -> bool:
-        return not (self.text or self.commands or self.links)
+        return not (self.text or self.commands or self.links or self.changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "commands": list(self.commands), "links": list(self.links)}
+        return {"text": self.text, "commands": list(self.commands), "links": list(self.links),
+                "changes": list(self.changes)}
 
 
 @dataclass(frozen=True)

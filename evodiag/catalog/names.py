@@ -19,6 +19,7 @@ must define every diagnosis and text the probe declares, and may not add named d
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ from evodiag.probes.declare import ProbeSpec, UnknownProbe
 ENGINE_VALUES = frozenset({"http.status", "http.body"})
 SETTINGS = frozenset(o.key for o in OPTIONS)
 SECRET_SETTINGS = frozenset(o.key for o in OPTIONS if o.secret)
+ENV_VARS = frozenset(o.env for o in OPTIONS)
+_ENV_REFERENCE = re.compile(r"\$\{?(EVODIAG_[A-Z0-9_]+)")
 
 SpecLookup = Callable[[str], ProbeSpec]
 
@@ -56,6 +59,8 @@ def _remediation(rem: Remediation | None, prefix: str, line: int | None) -> Iter
         yield Template(f"{prefix}.commands[{i}]", command, line)
     for i, link in enumerate(rem.links):
         yield Template(f"{prefix}.links[{i}]", link, line)
+    for i, change in enumerate(rem.changes):
+        yield Template(f"{prefix}.changes[{i}]", change, line)
 
 
 def templates_of(check: Check) -> Iterator[Template]:
@@ -95,14 +100,28 @@ def _fail(check: Check, message: str, line: int | None) -> CatalogError:
     return CatalogError(message, file=check.file, line=line, check_id=check.id)
 
 
+def _check_env_references(check: Check, tpl: Template) -> None:
+    """A command refers to a secret as the variable evodiag reads it from ("$EVODIAG_EVOLUTION_API_KEY"), never
+    by its value: a wrong variable name would paste as an empty key."""
+    for var in _ENV_REFERENCE.findall(tpl.text):
+        if var not in ENV_VARS:
+            raise _fail(check, f"{tpl.field}: unknown variable ${var}{did_you_mean(var, ENV_VARS)}; evodiag reads "
+                               "the EVODIAG_* variables of its settings (evodiag check --help)", tpl.line)
+
+
 def _check_templates(check: Check, known: frozenset[str]) -> None:
     for tpl in templates_of(check):
+        _check_env_references(check, tpl)
         if "{" not in tpl.text:
             continue
         names, broken = scan(tpl.text)
         if broken:
             raise _fail(check, f"{tpl.field}: unclosed placeholder {broken!r} (missing '}}')", tpl.line)
         for name in names:
+            if name in SECRET_SETTINGS and not tpl.field.startswith("request."):
+                env = next(o.env for o in OPTIONS if o.key == name)
+                raise _fail(check, f"{tpl.field}: {{{name}}} would print a secret; write \"${env}\" instead",
+                            tpl.line)
             if name not in known:
                 raise _fail(check, f"{tpl.field}: unknown name {{{name}}}{did_you_mean(name, known)}; a name is a "
                                    "setting (evodiag init), a fact some check publishes, or a value its probe "

@@ -57,7 +57,8 @@ CHECK_KEYS: dict[str, Key] = {
     "texts": Key("map"),
 }
 DOC_KEYS = {"what": Key("str", required=True), "why": Key("str", required=True), "example": Key("str")}
-REMEDIATION_KEYS = {"text": Key("str"), "commands": Key("list[str]"), "links": Key("list[str]")}
+REMEDIATION_KEYS = {"text": Key("str"), "commands": Key("list[str]"), "links": Key("list[str]"),
+                    "changes": Key("list[str]")}
 REF_KEYS = {"project": Key("str", required=True), "number": Key("int", required=True), "fixed_in": Key("str"),
             "title": Key("str"), "url": Key("str")}
 SIGNATURE_KEYS = {"pattern": Key("str", required=True), "kind": Key("str", choices=m.SIGNATURE_KINDS),
@@ -107,7 +108,9 @@ def validate_keys(obj: Any, spec: dict[str, Key], path: str) -> dict[str, Any]:
         if key not in spec:
             close = [k for k in spec if k[:3] == str(key)[:3]]
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SchemaIssue(f"{path}.{key}", f"unknown key {key!r}{hint}", line_of(obj, str(key)))
+            # A key with a newline or control character is quoted: the error stays one line.
+            where = f"{path}.{key}" if str(key).isprintable() else f"{path}[{key!r}]"
+            raise SchemaIssue(where, f"unknown key {key!r}{hint}", line_of(obj, str(key)))
     for key, rule in spec.items():
         if key not in obj:
             if rule.required:
@@ -199,7 +202,8 @@ def build_remediation(raw: dict[str, Any] | None, path: str) -> m.Remediation:
     if raw is None:
         return m.Remediation()
     validate_keys(raw, REMEDIATION_KEYS, path)
-    return m.Remediation(raw.get("text", "").strip(), tuple(raw.get("commands", [])), tuple(raw.get("links", [])))
+    return m.Remediation(raw.get("text", "").strip(), tuple(raw.get("commands", [])), tuple(raw.get("links", [])),
+                         tuple(raw.get("changes", [])))
 
 
 def build_refs(raw: list[Any], path: str) -> tuple[m.Ref, ...]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from evodiag.config import OPTIONS, Option
 from evodiag.errors import UsageError
+from evodiag.report.color import COLOR_MODES
 
 FORMATS = ("text", "json", "junit", "markdown")
 FAIL_ON = ("fail", "warn")
@@ -59,7 +60,9 @@ class RunArgs:
     concurrency: int = 0
     allow: frozenset[str] = frozenset()
     insecure: bool = False
-    verbose: bool = False
+    verbose: int = 0  # -v / -vv (--verbose, repeatable)
+    quiet: bool = False  # -q: the headline and the problems only
+    color: str = "auto"  # --color auto | always | never
     debug: bool = False
 
     @classmethod
@@ -86,14 +89,25 @@ class RunArgs:
             concurrency=int(params.get("concurrency") or 0),
             allow=allow,
             insecure=bool(params.get("insecure")),
-            verbose=bool(params.get("verbose")),
+            verbose=int(params.get("verbose") or 0),
+            quiet=bool(params.get("quiet")),
+            color=str(params.get("color") or "auto"),
             debug=bool(params.get("debug")),
         )
+
+    @property
+    def detail(self) -> int:
+        """How much the terminal view says: -1 (-q), 0, 1 (-v), 2 (-vv or more)."""
+        return -1 if self.quiet else min(self.verbose, 2)
 
     def validate(self) -> None:
         """Raise :class:`UsageError` for a value no run can use."""
         if self.format not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+        if self.color not in COLOR_MODES:
+            raise UsageError(f"--color must be one of {', '.join(COLOR_MODES)}")
+        if self.quiet and self.verbose:
+            raise UsageError("-q/--quiet and -v/--verbose contradict each other: give one")
         if self.fail_on not in FAIL_ON:
             raise UsageError("--fail-on must be 'fail' or 'warn'")
         for flag, seconds in (("--timeout", self.timeout), ("--deadline", self.deadline)):

@@ -62,7 +62,12 @@ def run_params() -> list[inspect.Parameter]:
         opt("allow_send", bool, False, "--allow-send",
             help="Allow sending a real WhatsApp message (functional.message_sync, needs --send-to)"),
         opt("insecure", bool, False, "--insecure", help="Do not verify TLS certificates"),
-        opt("verbose", bool, False, "--verbose", "-v", help="Per-check timing and every HTTP exchange"),
+        _param("verbose", int, typer.Option(
+            0, "--verbose", "-v", count=True, rich_help_panel="Run",
+            help="Say more (text format): -v every check, notes and skip reasons; -vv timing and every HTTP exchange")),
+        opt("quiet", bool, False, "--quiet", "-q", help="Only the headline and the problems (text format)"),
+        opt("color", str, "auto", "--color",
+            help="auto | always | never (auto: colour on a terminal; NO_COLOR and FORCE_COLOR are respected)"),
         opt("debug", bool, False, "--debug", help="Show tracebacks (redacted) for internal errors"),
     ]
 

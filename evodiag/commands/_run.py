@@ -4,7 +4,6 @@ which hand it their :class:`~evodiag.commands._args.RunArgs`; imported only when
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -17,11 +16,11 @@ from evodiag.catalog.model import STAGES, Catalog
 from evodiag.commands._args import RunArgs
 from evodiag.config import Settings, resolve_settings
 from evodiag.engine.context import RunOptions
-from evodiag.engine.results import Result
-from evodiag.engine.runner import Pipeline, RunReport
+from evodiag.engine.runner import Pipeline, ProgressHook, RunReport
 from evodiag.errors import EvodiagError, UsageError
 from evodiag.redact import Redactor
 from evodiag.report import common
+from evodiag.report.color import wants_color
 
 # A run with no target would "pass" by skipping everything: a CI step whose secrets are missing must fail.
 DEFAULT_TIMEOUT_S = 10.0
@@ -49,29 +48,19 @@ def catalog_from(args: RunArgs) -> Catalog:
 
 
 @contextmanager
-def progress_display(enabled: bool, total: int) -> Iterator[Callable[[str, Result | None], None] | None]:
-    """A live one-line progress indicator on a TTY (stderr), nothing otherwise."""
-    if not enabled or os.environ.get("NO_COLOR") or not sys.stderr.isatty():
+def progress_display(enabled: bool, total: int, *, color: bool) -> Iterator[ProgressHook | None]:
+    """Live progress on stderr when it is a terminal (NO_COLOR keeps it, without colour); nothing otherwise."""
+    if not enabled or not sys.stderr.isatty():
         yield None
         return
-    from rich.console import Console
+    from evodiag.report.progress import live_progress
 
-    console = Console(stderr=True)
-    done = 0
-    with console.status("starting…") as status:
-
-        def hook(event: str, result: Result | None) -> None:
-            nonlocal done
-            if result is None:
-                status.update(f"stage {event.split(':', 1)[1]}… ({done}/{total})")
-            else:
-                done += 1
-                status.update(f"{result.id}: {result.status.value} ({done}/{total})")
-
+    with live_progress(total, color=color) as hook:
         yield hook
 
 
-def execute(settings: Settings, options: RunOptions, catalog: Catalog, *, show_progress: bool) -> RunReport:
+def execute(settings: Settings, options: RunOptions, catalog: Catalog, *, show_progress: bool,
+            color: bool = False) -> RunReport:
     import asyncio
 
     if not settings.configured_targets():
@@ -80,12 +69,12 @@ def execute(settings: Settings, options: RunOptions, catalog: Catalog, *, show_p
     if not pipeline.checks:
         raise UsageError("no check selected: --only/--stage/--tags match no check in the catalog "
                          "(see `evodiag catalog`)")
-    with progress_display(show_progress, len(pipeline.checks)) as hook:
+    with progress_display(show_progress, len(pipeline.checks), color=color) as hook:
         pipeline.progress = hook
         return asyncio.run(pipeline.run())
 
 
-def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool) -> str:
+def render(report: RunReport, fmt: str, redactor: Redactor, *, level: int) -> str:
     if fmt == "json":
         from evodiag.report import json_report
 
@@ -100,7 +89,7 @@ def render(report: RunReport, fmt: str, redactor: Redactor, *, verbose: bool) ->
         return markdown.render(report, redactor)
     from evodiag.report import text
 
-    return text.render(report, redactor, verbose=verbose)
+    return text.render(report, redactor, level=level)
 
 
 def emit(report: RunReport, args: RunArgs) -> None:
@@ -108,7 +97,7 @@ def emit(report: RunReport, args: RunArgs) -> None:
     redactor = common.redactor_for(report, shareable=fmt != "text")
     output = args.output
     if output:
-        rendered = render(report, fmt, redactor, verbose=args.verbose)
+        rendered = render(report, fmt, redactor, level=args.detail)
         try:
             Path(output).write_text(rendered, encoding="utf-8")
         except OSError as exc:
@@ -118,9 +107,9 @@ def emit(report: RunReport, args: RunArgs) -> None:
     if fmt == "text":
         from evodiag.report import text
 
-        text.print_report(report, redactor, verbose=args.verbose)
+        text.print_report(report, redactor, level=args.detail, color=wants_color(args.color, sys.stdout))
     else:
-        sys.stdout.write(render(report, fmt, redactor, verbose=False))
+        sys.stdout.write(render(report, fmt, redactor, level=0))
     if args.debug and report.state.tracebacks:
         for check_id, tb in report.state.tracebacks.items():
             print(f"--- traceback for {check_id} ---\n{redactor.text(tb)}", file=sys.stderr)
@@ -162,8 +151,9 @@ def run_and_report(args: RunArgs, *, settings: Callable[[], Settings],
     def body() -> int:
         options = run_options_from(args)
         resolved = holder["settings"] = settings()
-        progress = args.format == "text" if show_progress is None else show_progress
-        report = execute(resolved, options, catalog_from(args), show_progress=progress)
+        progress = (args.format == "text" and not args.quiet) if show_progress is None else show_progress
+        report = execute(resolved, options, catalog_from(args), show_progress=progress,
+                         color=wants_color(args.color, sys.stderr))
         (write or (lambda r: emit(r, args)))(report)
         return exit_code(report, args)
 

@@ -43,6 +43,8 @@ def _as_dict(analysis: WebhookAnalysis) -> dict[str, Any]:
 
 
 def _text(analysis: WebhookAnalysis) -> str:
+    from evodiag.durations import human_seconds
+
     lines = [f"{analysis.total} deliveries" + (f", {len(analysis.malformed)} unreadable line(s)"
                                                if analysis.malformed else "")]
     for event, n in sorted(analysis.events.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -51,7 +53,7 @@ def _text(analysis: WebhookAnalysis) -> str:
     lines.append(f"duplicates: {dup.summary()}")
     for g in dup.groups[:10]:
         ctx = ", ".join(f"{k}={v}" for k, v in g.shared_context.items()) or "none"
-        spread = "n/a" if g.date_time_spread_s is None else f"{g.date_time_spread_s:.1f} s"
+        spread = human_seconds(g.date_time_spread_s)
         lines.append(f"  {g.instance or '?'} key.id={g.key_id}: {g.count}x ({g.kind}), date_time spread {spread}, "
                      f"differs in {', '.join(g.differing_fields[:6]) or 'nothing'}; context {ctx}")
     if dup.found:
@@ -106,11 +108,17 @@ def _table(receiver: Any, started: float) -> Any:
 
     from rich.table import Table
 
-    table = Table(title=f"{receiver.url}  ·  {receiver.count} deliveries  ·  {time.time() - started:.0f} s")
-    table.add_column("event")
+    from evodiag.durations import human_seconds
+
+    title = f"{receiver.url}  ·  {receiver.count} deliveries  ·  {human_seconds(time.time() - started)}"
+    # As wide as its title, so the title never wraps into a narrow column (at 0 deliveries the table is empty).
+    table = Table(title=title, min_width=len(title) + 4)
+    table.add_column("event", ratio=1)
     table.add_column("count", justify="right")
     for event, n in sorted(receiver.counts_by_event.items(), key=lambda kv: (-kv[1], kv[0])):
         table.add_row(event, str(n))
+    if not receiver.counts_by_event:
+        table.add_row("[dim]no delivery yet: point the webhook at the URL above[/dim]", "0")
     return table
 
 

@@ -179,7 +179,8 @@ class ProbeContext:
         scope = ChainMap(dict(values), self.scope)
         return Remediation(template.render(rem.text, scope),
                            tuple(template.render(c, scope, fill_in=True) for c in rem.commands),
-                           tuple(template.render(link, scope) for link in rem.links))
+                           tuple(template.render(link, scope) for link in rem.links),
+                           tuple(template.render(c, scope, fill_in=True) for c in rem.changes))
 
     def from_diagnosis(self, diag: Diagnosis, values: Mapping[str, Any]) -> Outcome:
         status = Status(diag.status)

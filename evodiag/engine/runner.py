@@ -14,6 +14,7 @@ from typing import Any
 
 from evodiag.catalog.model import STAGES, Catalog, Check
 from evodiag.config import TARGET_URL_KEYS, Settings
+from evodiag.engine.applicability import unmet
 from evodiag.engine.conditions import values_hold
 from evodiag.engine.context import ProbeContext, RunOptions, RunState
 from evodiag.engine.deadline import Deadline, default_deadline
@@ -23,7 +24,21 @@ from evodiag.errors import CatalogError, EvodiagError, TargetError
 from evodiag.probes.declare import ProbeSpec, UnknownProbe, resolve
 
 Probe = Callable[[ProbeContext], Awaitable[Outcome]]
-ProgressHook = Callable[[str, Result | None], None]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a run, for a live display: ``stage-start``, ``check-start`` (the check really runs: its
+    requirements finished and nothing skipped or blocked it), ``check-end`` (with its result) or ``stage-end``."""
+
+    event: str
+    stage: str
+    check_id: str | None = None
+    result: Result | None = None
+
+
+# One hook for every step; a run without one pays a single ``if`` per step.
+ProgressHook = Callable[[Progress], None]
 
 
 @dataclass
@@ -134,11 +149,13 @@ class Pipeline:
             if not stage_checks:
                 continue
             if self.progress:
-                self.progress(f"stage:{stage}", None)
+                self.progress(Progress("stage-start", stage))
             done: dict[str, asyncio.Future[Result]] = {
                 c.id: asyncio.get_running_loop().create_future() for c in stage_checks
             }
             await asyncio.gather(*(self._run_one(c, state, done) for c in stage_checks))
+            if self.progress:
+                self.progress(Progress("stage-end", stage))
 
     def _expired(self, state: RunState, deadline: Deadline) -> None:
         """The deadline cut the run: every check without a result ends as error (timeout), saying whether it
@@ -164,7 +181,7 @@ class Pipeline:
         state.results[check.id] = result
         done[check.id].set_result(result)
         if self.progress:
-            self.progress(check.id, result)
+            self.progress(Progress("check-end", check.stage, check.id, result))
 
     def _result(self, check: Check, outcome: Outcome, **extra: Any) -> Result:
         return Result(
@@ -191,12 +208,9 @@ class Pipeline:
             via = [r for r in check.requires if r not in roots]
             message = f"blocked by {', '.join(roots)}" + (f" (via {', '.join(via)})" if via else "")
             return self._result(check, Outcome(Status.BLOCKED, message + ": not run"), blocked_by=roots)
-        missing = [t for t in check.applies_when.targets if t not in self.settings.configured_targets()]
-        if missing:
-            return self._result(check, Outcome(Status.SKIP, f"not applicable: {', '.join(missing)} not configured"))
-        if check.applies_when.values and not values_hold(check.applies_when.values, state.scope):
-            names = ", ".join(name for name, _ in check.applies_when.values)
-            return self._result(check, Outcome(Status.SKIP, f"not applicable here ({names})"))
+        not_applicable = unmet(check.applies_when, self.settings.configured_targets(), state.scope)
+        if not_applicable:
+            return self._result(check, Outcome(Status.SKIP, not_applicable))
         effect = check.side_effects
         reads_only = effect is not None and bool(effect.none_when) and values_hold(effect.none_when, state.scope)
         if effect and effect.kind not in self.options.allow and not reads_only:
@@ -211,6 +225,8 @@ class Pipeline:
         probe, spec = self.probes.get(check.id, (declarative, None))
         ctx = ProbeContext(check, state, spec)
         state.started.add(check.id)
+        if self.progress:
+            self.progress(Progress("check-start", check.stage, check.id))
         started = time.perf_counter()
         limit = ctx.timeout * 3 + 1  # a probe may make a few sequential requests
         try:

@@ -77,15 +77,18 @@ def _event_key(name: str) -> str:
     return re.sub(r"[.\-]", "_", name).upper()  # 'messages.upsert' -> 'MESSAGES_UPSERT', as webhook.controller.ts
 
 
-def _set_body(ctx: ProbeContext, url: str) -> str:
+def _set_body(ctx: ProbeContext, url: str, *, by_events: bool = False,
+              events: list[str] | None = None) -> str:
     """The webhook/set body for this generation: v1 flat snake, 2.0 flat camel, 2.1+ wrapped
-    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.schema.ts#L25-L50)."""
+    (https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/event/webhook/webhook.schema.ts#L25-L50).
+    A fix for an existing webhook keeps its byEvents and events: the pasted call must change only the URL."""
+    subscribed = list(events) if events is not None else ["MESSAGES_UPSERT"]
     if is_v1(ctx):
-        body: dict[str, Any] = {"url": url, "enabled": True, "webhook_by_events": False, "events": ["MESSAGES_UPSERT"]}
+        body: dict[str, Any] = {"url": url, "enabled": True, "webhook_by_events": by_events, "events": subscribed}
     elif (server_version(ctx) or (2, 1, 0)) < (2, 1, 0):
-        body = {"enabled": True, "url": url, "webhookByEvents": False, "events": ["MESSAGES_UPSERT"]}
+        body = {"enabled": True, "url": url, "webhookByEvents": by_events, "events": subscribed}
     else:
-        body = {"webhook": {"enabled": True, "url": url, "byEvents": False, "events": ["MESSAGES_UPSERT"]}}
+        body = {"webhook": {"enabled": True, "url": url, "byEvents": by_events, "events": subscribed}}
     return json.dumps(body)
 
 
@@ -119,9 +122,14 @@ async def webhook_url(ctx: ProbeContext) -> Outcome:
     if not HTTP_URL.match(view.url):
         problems.append(Finding("bad_scheme", values))
     elif "//" in urlsplit(view.url).path:
-        problems.append(Finding("double_slash", values))
+        parts = urlsplit(view.url)
+        fixed = parts._replace(path=re.sub(r"/{2,}", "/", parts.path)).geturl()
+        problems.append(Finding("double_slash", {**values, "fixed_url": fixed, "webhook_body": _set_body(
+            ctx, fixed, by_events=view.by_events, events=view.events)}))
     elif view.by_events and view.url.endswith("/"):
-        problems.append(Finding("trailing_slash_by_events", {**values, "fixed_url": view.url.rstrip("/")}))
+        fixed = view.url.rstrip("/")
+        problems.append(Finding("trailing_slash_by_events", {**values, "fixed_url": fixed, "webhook_body": _set_body(
+            ctx, fixed, by_events=True, events=view.events)}))
     if not view.enabled:
         problems.append(Finding("disabled", values))
     if view.events and "MESSAGES_UPSERT" not in {_event_key(e) for e in view.events}:

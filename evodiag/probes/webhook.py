@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from evodiag.durations import human_seconds
 from evodiag.engine.context import ProbeContext
 from evodiag.engine.results import Outcome, Status
 from evodiag.probes.declare import probe
@@ -24,15 +25,13 @@ def _version_is_18(version: Any) -> bool:
     return in_range(str(version or ""), ">=1.8.0,<1.9.0")
 
 
-def _seconds(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} s"
 
 
 def _group_line(g: DuplicateGroup) -> str:
     ctx = ", ".join(f"{k}={v}" for k, v in g.shared_context.items()) or "none"
     diff = ", ".join(g.differing_fields[:6]) or "nothing"
     return (f"{g.instance or '?'} key.id={g.key_id}: {g.count}x ({g.kind}), received over "
-            f"{_seconds(g.received_spread_s)}, date_time spread {_seconds(g.date_time_spread_s)}, "
+            f"{human_seconds(g.received_spread_s)}, date_time spread {human_seconds(g.date_time_spread_s)}, "
             f"bodies differ in: {diff}; shared context: {ctx}; capture lines {list(g.line_nos)}")
 
 
@@ -117,7 +116,7 @@ async def duplicates(ctx: ProbeContext) -> Outcome:
         shared = sorted({f"{k}={v}" for g in dup.groups for k, v in g.shared_context.items()})
         values = {
             "groups": len(dup.groups), "extra": dup.extra_copies, "max_copies": worst.count,
-            "messages": dup.message_deliveries, "spread": _seconds(max(spreads) if spreads else None),
+            "messages": dup.message_deliveries, "spread": human_seconds(max(spreads) if spreads else None),
             "bodies": ("byte-identical (resent)" if identical else
                        "identical except timestamps" if only_ts else "different beyond timestamps"),
             "context": ", ".join(shared) if shared else "none",

@@ -37,18 +37,37 @@ def problems(report: RunReport) -> list[Result]:
     return [r for r in report.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def headline(report: RunReport) -> str:
+    """One line a reader acts on: the root causes (what each blocks, and what was skipped for the same cause),
+    the other failures, then the warnings; a warn-only run says "1 warning: storage.s3"."""
+    from evodiag.report.summary import group
+
     found = problems(report)
     counts = report.summary()
     if not found:
         return f"No problems found ({counts['pass']} passed, {counts['skip']} skipped)."
+    failing = [r.id for r in found if r.status is not Status.WARN]
+    warnings = [r.id for r in found if r.status is Status.WARN]
+    parts = []
     if report.root_causes:
-        n = len(report.root_causes)
-        parts = [f"{cid} — blocks {blocks} check{'s' if blocks != 1 else ''}" for cid, blocks in report.root_causes]
-        head = f"{n} root cause{'s' if n != 1 else ''}: " + "; ".join(parts)
-        others = [r.id for r in found if r.id not in dict(report.root_causes)]
-        return head + (f". Also: {', '.join(others)}" if others else "")
-    return f"{len(found)} problem{'s' if len(found) != 1 else ''}: " + ", ".join(r.id for r in found)
+        roots = group(report).root_causes
+        said = []
+        for root in roots.values():
+            also = f", {len(root.skipped)} more skipped for the same cause" if root.skipped else ""
+            said.append(f"{root.id} — blocks {plural(len(root.blocked), 'check')}{also}")
+        parts.append(f"{plural(len(roots), 'root cause')}: " + "; ".join(said))
+        others = [cid for cid in failing if cid not in roots]
+        if others:
+            parts.append("also failing: " + ", ".join(others))
+    elif failing:
+        parts.append(f"{plural(len(failing), 'problem')}: " + ", ".join(failing))
+    if warnings:
+        parts.append(f"{plural(len(warnings), 'warning')}: " + ", ".join(warnings))
+    return ". ".join(p[0].upper() + p[1:] for p in parts)
 
 
 def redactor_for(report: RunReport, *, shareable: bool = True) -> Redactor:

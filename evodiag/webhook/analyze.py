@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from evodiag.durations import human_seconds
 from evodiag.versions import in_range, parse_version
 from evodiag.webhook.capture import OPENIM_COMMAND_RE, last_segment
 
@@ -625,8 +626,8 @@ def analyze_lag(deliveries: Sequence[Delivery]) -> LagFinding:
             )
     if lags:
         med = statistics.median(lags)
-        notes.append(f"lag (received_at - messageTimestamp): median {med:.1f} s, max {max(lags):.1f} s "
-                     f"over {len(lags)} deliveries")
+        notes.append(f"lag (received_at - messageTimestamp): median {human_seconds(med)}, "
+                     f"max {human_seconds(max(lags))} over {len(lags)} deliveries")
         return LagFinding(len(lags), med, max(lags), min(lags), offset_hours, offset_samples, notes)
     return LagFinding(0, None, None, None, offset_hours, offset_samples, notes)
 

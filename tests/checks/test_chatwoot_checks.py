@@ -294,7 +294,7 @@ def test_webhook_mismatch_shows_both_forms_and_says_evolution_will_not_fix_it() 
     assert "/chatwoot/webhook/old-instance" in result.message and "/chatwoot/webhook/lab" in result.message
     assert result.details["inbox_normalised"] != result.details["evolution_normalised"]
     assert result.remediation is not None and "does NOT update" in result.remediation.text
-    assert any("PATCH" in c and "/inboxes/1" in c for c in result.remediation.commands)
+    assert any("PATCH" in c and "/inboxes/1" in c for c in result.remediation.changes)  # a change the user makes
 
 
 def test_webhook_literal_difference_only_is_a_pass_showing_both() -> None:

@@ -428,7 +428,8 @@ def test_webhook_none_but_one_expected_shows_the_set_body(serve: Serve, version:
     url = serve_lab(serve, lab_with(version, shop()))
     result = run(url, webhook__url="http://127.0.0.1:9/hook")["evolution.webhook.url"]
     assert result.status is Status.WARN
-    assert body_marker in result.remediation.text
+    (change,) = result.remediation.changes  # the webhook/set call, ready to paste, in this version's shape
+    assert body_marker in change and "/webhook/set/shop" in change and "$EVODIAG_EVOLUTION_API_KEY" in change
 
 
 def _hook(**fields: Any) -> WebhookConfig:

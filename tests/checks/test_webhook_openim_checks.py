@@ -58,7 +58,7 @@ def test_duplicates_fail_with_count_spread_context_and_the_likely_known_issue(tm
     assert result.status is Status.FAIL, result.message
     assert "1 message(s) arrived more than once (2 extra copies, up to 3 each" in result.message
     assert "identical except timestamps" in result.message
-    assert "date_time spread 381.9 s" in result.message
+    assert "date_time spread 6.4 min" in result.message  # 381.9 s, in units people read
     assert "entryPointConversionSource=click_to_chat_link" in result.message
     assert "likely Evolution 1.8.0 issue https://github.com/evolution-foundation/evolution-api/issues/631" \
         in result.message

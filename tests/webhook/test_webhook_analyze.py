@@ -183,3 +183,15 @@ def test_deeply_nested_bodies_do_not_crash() -> None:
     loaded = parse_lines([text, text.replace('"received_at": 1.0', '"received_at": 2.0'), "[" * 5000])
     report = analyze(loaded.deliveries, malformed=loaded.malformed)
     assert len(loaded.malformed) == 1 and len(report.duplicates.groups) == 1
+
+
+def test_lag_is_said_in_units_people_read() -> None:
+    """A message stamped two years before it arrived (a replayed history sync) reads as days, not 63072765.4 s."""
+    from evodiag.durations import human_seconds
+
+    body = {"event": "messages.upsert", "data": {"key": {"id": "OLD"}, "messageTimestamp": 1_600_000_000}}
+    lag = analyze_lag([_delivery(body, 1_600_000_000 + 63_072_765.4)])
+    (note,) = [n for n in lag.notes if n.startswith("lag ")]
+    assert "median 730.0 days, max 730.0 days" in note and "63072765" not in note
+    assert [human_seconds(s) for s in (0.34, 42.0, 150.0, 5400.0, -10800.0, None)] == [
+        "0.3 s", "42.0 s", "2.5 min", "1.5 h", "-3.0 h", "n/a"]
