@@ -11,7 +11,7 @@ SIGNATURE_KINDS = ("log", "prose")
 STATUSES = ("pass", "warn", "fail", "skip", "blocked", "error")
 
 ISSUE_URLS = {
-    "evolution-api": "https://github.com/EvolutionAPI/evolution-api/issues/{number}",
+    "evolution-api": "https://github.com/evolution-foundation/evolution-api/issues/{number}",
     "chatwoot": "https://github.com/chatwoot/chatwoot/issues/{number}",
     "openim-server": "https://github.com/openimsdk/open-im-server/issues/{number}",
 }

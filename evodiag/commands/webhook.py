@@ -58,7 +58,7 @@ def _text(analysis: WebhookAnalysis) -> str:
                      f"differs in {', '.join(g.differing_fields[:6]) or 'nothing'}; context {ctx}")
     if dup.found:
         for issue in dup.known_issues:
-            lines.append(f"  known issue {issue.ref} ({issue.versions}): {issue.summary}")
+            lines.append(f"  known issue {issue.url} ({issue.versions}): {issue.summary}")
         lines.append(f"  fix: {dup.fix}")
     lines.append(f"retries: {analysis.retries.summary()}")
     for note in (*analysis.paths.notes, *analysis.lag.notes, *analysis.openim.notes):

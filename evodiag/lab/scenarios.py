@@ -249,7 +249,7 @@ _ALL: list[Scenario] = [
     Scenario("instance-id-not-name",
              'Routes take the instance name; the ID gives 404 The "<id>" instance does not exist '
              "("
-             "https://github.com/EvolutionAPI/evolution-api/issues/1312).",
+             "https://github.com/evolution-foundation/evolution-api/issues/1312).",
              {"evolution.instance": "fail"}, _instance_id),
     Scenario("instance-not-connected",
              "The instance is closed (not paired) while the stored status still says open "
@@ -259,14 +259,14 @@ _ALL: list[Scenario] = [
              also_allowed={"evolution.session": "fail"}),
     Scenario("qr-not-generated",
              'connect returns a bare {"count":0}: Baileys produced no QR '
-             "(https://github.com/EvolutionAPI/evolution-api/issues/2437,"
-             " https://github.com/EvolutionAPI/evolution-api/issues/1541).",
+             "(https://github.com/evolution-foundation/evolution-api/issues/2437,"
+             " https://github.com/evolution-foundation/evolution-api/issues/1541).",
              {"evolution.qr": "fail"}, _no_qr, also_allowed={"evolution.instance.state": "fail"}),
     Scenario("chatwoot-disabled",
              'CHATWOOT_ENABLED=false (the v2 default): chatwoot/find answers 400 ["Chatwoot is disabled"] '
              "("
              "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/config/env.config.ts#L812-L825,"
-             " https://github.com/EvolutionAPI/evolution-api/issues/1011).",
+             " https://github.com/evolution-foundation/evolution-api/issues/1011).",
              {"evolution.chatwoot.enabled": "fail"}, _chatwoot_disabled, evolution_versions=("2.2.3", "2.3.6")),
     Scenario("chatwoot-bad-token",
              'The access token was reset in Chatwoot: 401 {"error":"Invalid Access Token"} '
@@ -275,13 +275,13 @@ _ALL: list[Scenario] = [
     Scenario("chatwoot-header-stripped",
              "An nginx proxy with the default underscores_in_headers off drops api_access_token: 401 "
              '{"errors":["You need to sign in or sign up before continuing."]} '
-             "(https://github.com/EvolutionAPI/evolution-api/issues/1709).",
+             "(https://github.com/evolution-foundation/evolution-api/issues/1709).",
              {"chatwoot.auth": "fail"}, _header_stripped),
     Scenario("chatwoot-filter-422",
              "Evolution 1.7.4 filters conversations by contact_id; Chatwoot >= 3.8.0 answers 422 "
              "Invalid attribute key - [contact_id] ("
              "https://github.com/chatwoot/chatwoot/blob/29f07e7e06a9702d8663897143a17b991db022fc/app/helpers/filter_helper.rb,"
-             " https://github.com/EvolutionAPI/evolution-api/issues/605).",
+             " https://github.com/evolution-foundation/evolution-api/issues/605).",
              {"chatwoot.filter": "fail"}, evolution_version="1.7.4", evolution_versions=("1.7.4",),
              pair_old_evolution_with_chatwoot=None),
     Scenario("webhook-double-slash",
@@ -292,13 +292,13 @@ _ALL: list[Scenario] = [
     Scenario("chatwoot-webhook-mismatch",
              "The Chatwoot inbox still calls an old instance's URL; Evolution never updates an existing inbox "
              "("
-             "https://github.com/EvolutionAPI/evolution-api/issues/471).",
+             "https://github.com/evolution-foundation/evolution-api/issues/471).",
              {"chatwoot.inbox.webhook": "fail"}, _webhook_mismatch),
     Scenario("domain-mixing",
              "Evolution reaches Chatwoot by its compose service name, while Chatwoot calls Evolution back "
              "through a public domain (SERVER_URL) that does not hairpin ("
              "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/integrations/chatbot/chatwoot/services/chatwoot.service.ts#L119-L123,"
-             " https://github.com/EvolutionAPI/evolution-api/issues/1133).",
+             " https://github.com/evolution-foundation/evolution-api/issues/1133).",
              {"network.domains": "fail"}, _domain_mixing),
     Scenario("bot-pending",
              "An agent bot on the inbox makes every new conversation start pending, even when open is sent "
@@ -308,19 +308,24 @@ _ALL: list[Scenario] = [
              {"chatwoot.bot": "fail"}, _bot_pending),
     Scenario("chatwoot-media-url",
              "Chatwoot's FRONTEND_URL is its .env.example default http://0.0.0.0:3000, so every attachment "
-             "data_url points there and Evolution cannot download what agents attach (chatwoot#11474, "
-             "evolution-api#1308).",
+             "data_url points there and Evolution cannot download what agents attach ("
+             "https://github.com/chatwoot/chatwoot/issues/11474,"
+             " https://github.com/evolution-foundation/evolution-api/issues/1308).",
              {"chatwoot.media": "fail"}, _media_url),
     Scenario("chatwoot-groups-ignored",
              "Group messages are expected in Chatwoot (a group conversation exists there), but the instance has "
-             "groupsIgnore on, so Evolution ignores every group message (evolution-api#1426).",
+             "groupsIgnore on, so Evolution ignores every group message ("
+             "https://github.com/evolution-foundation/evolution-api/issues/1426).",
              {"chatwoot.groups": "fail"}, _groups_ignored),
-    Scenario("s3-slow", "The media store answers slowly (evo#833, cw#11766).", {"storage.s3": "warn"}, _s3_slow,
-             s3_latency_ms=700),
+    Scenario("s3-slow",
+             "The media store answers slowly ("
+             "https://github.com/evolution-foundation/evolution-api/issues/833,"
+             " https://github.com/chatwoot/chatwoot/issues/11766).",
+             {"storage.s3": "warn"}, _s3_slow, s3_latency_ms=700),
     Scenario("duplicate-webhooks",
              "Evolution 1.8.0 delivers the same messages.upsert (same key.id) several times with new "
              "timestamps ("
-             "https://github.com/EvolutionAPI/evolution-api/issues/631).",
+             "https://github.com/evolution-foundation/evolution-api/issues/631).",
              {"webhook.duplicates": "fail"}, _duplicates, evolution_version="1.8.0",
              entry_point_source="click_to_chat_link", evolution_versions=("1.8.0",)),
     Scenario("openim-3.8.1",
@@ -333,51 +338,68 @@ _ALL: list[Scenario] = [
     Scenario("env-file-pitfalls",
              "A .env copied from a tutorial: CHATWOOT_ENABLED missing, SERVER_URL with a trailing slash, the "
              "public default key, and API_KEY_GLOBAL instead of AUTHENTICATION_API_KEY ("
-             "https://github.com/EvolutionAPI/evolution-api/issues/1708).",
+             "https://github.com/evolution-foundation/evolution-api/issues/1708).",
              {"config.chatwoot_enabled": "fail", "config.server_url": "fail", "config.api_key": "fail",
               "config.env_names": "fail"}, _env_pitfalls),
     Scenario("redis-unreachable",
              "Evolution runs in a container with .env.example's CACHE_REDIS_URI=redis://localhost:6379/6: localhost "
-             "is the container itself, and the log fills with [Redis] redis disconnected (evo#1856, #2074).",
+             "is the container itself, and the log fills with [Redis] redis disconnected ("
+             "https://github.com/evolution-foundation/evolution-api/issues/1856,"
+             " https://github.com/evolution-foundation/evolution-api/issues/2074).",
              {"config.redis": "fail"}, _redis_unreachable, evolution_versions=("2.3.6",),
              also_allowed={"network.services": "fail"}),
     Scenario("database-wrong-env",
              "DATABASE_URL (Prisma's usual name) instead of DATABASE_CONNECTION_URI: the migration fails with "
-             "P1001 and the container restarts (evo#2381).",
+             "P1001 and the container restarts ("
+             "https://github.com/evolution-foundation/evolution-api/issues/2381).",
              {"config.database": "fail"}, _database_wrong_env, evolution_versions=("2.2.3", "2.3.6")),
     Scenario("rabbitmq-unreachable",
              "RabbitMQ switched on with RABBITMQ_URI on localhost inside Evolution's container: Failed to connect "
-             "to RabbitMQ, no event published (evo#343, #1460).",
+             "to RabbitMQ, no event published ("
+             "https://github.com/evolution-foundation/evolution-api/issues/343,"
+             " https://github.com/evolution-foundation/evolution-api/issues/1460).",
              {"config.rabbitmq": "fail"}, _rabbitmq_unreachable, evolution_versions=("2.3.6",),
              also_allowed={"network.services": "fail"}),
     Scenario("phone-version-stale",
              "CONFIG_SESSION_PHONE_VERSION pinned to 2.3000.1015901307, the value 2.2.x shipped: likely stale, "
-             "and ignored from 2.3.1 on (evo#2074, #1014, #2437).",
+             "and ignored from 2.3.1 on ("
+             "https://github.com/evolution-foundation/evolution-api/issues/2074,"
+             " https://github.com/evolution-foundation/evolution-api/issues/1014,"
+             " https://github.com/evolution-foundation/evolution-api/issues/2437).",
              {"config.phone_version": "warn"}, _phone_version_stale),
 ]
 _ALL += [
     Scenario("device-removed",
              "WhatsApp logged the instance out: Baileys' stream:error 401 conflict device_removed, stored as "
-             "disconnectionReasonCode 401; Evolution does not reconnect (evo#1816, #2269).",
+             "disconnectionReasonCode 401; Evolution does not reconnect ("
+             "https://github.com/evolution-foundation/evolution-api/issues/1816,"
+             " https://github.com/evolution-foundation/evolution-api/issues/2269).",
              {"evolution.session": "fail"}, _device_removed, evolution_versions=("2.2.3", "2.3.6"),
              also_allowed={"evolution.instance.state": "fail"}),
     Scenario("integration-disabled",
              'DIFY_ENABLED=true in the .env, but the running server was not recreated and answers "Dify is '
-             'disabled" (evo#752, #794).',
+             'disabled" ('
+             "https://github.com/evolution-foundation/evolution-api/issues/752,"
+             " https://github.com/evolution-foundation/evolution-api/issues/794).",
              {"evolution.integrations": "fail"}, _integration_disabled, evolution_versions=("2.2.3", "2.3.6"),
              also_allowed={"config.integrations": "fail"}),
     Scenario("lid-contacts",
              "A contact in WhatsApp's LID addressing mode: remoteJid <lid>@lid, the phone JID in key.remoteJidAlt "
-             "(2.3.5+) or senderPn (2.3.0-2.3.4) or nowhere (evo#1872, #2217).",
+             "(2.3.5+) or senderPn (2.3.0-2.3.4) or nowhere ("
+             "https://github.com/evolution-foundation/evolution-api/issues/1872,"
+             " https://github.com/evolution-foundation/evolution-api/issues/2217).",
              {"evolution.lid": "warn"}, _lid_contacts, evolution_versions=("2.3.6",)),
     Scenario("webhook-dedupe-drop",
              'Evolution 2.3.x skips a unique message as "Message duplicated ignored": stored, never delivered '
-             "(evo#1762, #2110).",
+             "("
+             "https://github.com/evolution-foundation/evolution-api/issues/1762,"
+             " https://github.com/evolution-foundation/evolution-api/issues/2110).",
              {"webhook.dedupe_drop": "fail"}, _dedupe_drop, evolution_versions=("2.3.6",)),
     Scenario("no-whatsapp-egress",
              "The server cannot reach web.whatsapp.com: GET / reports Baileys' fallback WhatsApp Web version "
              '(or hangs ~25 s when DNS times out), the instance stays connecting and connect gives {"count":0} '
-             "(evo#2437).",
+             "("
+             "https://github.com/evolution-foundation/evolution-api/issues/2437).",
              {"evolution.reachable": "warn", "evolution.instance.state": "fail", "evolution.qr": "fail"}, _no_egress,
              evolution_versions=("2.3.6",)),
 ]

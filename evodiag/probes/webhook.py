@@ -121,7 +121,7 @@ async def duplicates(ctx: ProbeContext) -> Outcome:
                        "identical except timestamps" if only_ts else "different beyond timestamps"),
             "context": ", ".join(shared) if shared else "none",
             "version": version or "unknown",
-            "known": "; ".join(f"{k.ref} ({k.versions}): {k.summary}" for k in dup.known_issues) or "none known",
+            "known": "; ".join(f"{k.url} ({k.versions}): {k.summary}" for k in dup.known_issues) or "none known",
         }
         name = "duplicates_v18" if _version_is_18(version) else "duplicates"
         outcome = ctx.diagnose(name, **values)

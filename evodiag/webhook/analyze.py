@@ -61,7 +61,7 @@ OPENIM_KICKOFF = "callbackAfterUserKickOffCommand"
 IDEMPOTENCY_FIX = (
     "make the receiver idempotent: remember instance + data.key.id and ignore repeats "
     "("
-    "https://github.com/EvolutionAPI/evolution-api/issues/631)"
+    "https://github.com/evolution-foundation/evolution-api/issues/631)"
 )
 
 
@@ -288,7 +288,7 @@ def _spread(values: Sequence[float]) -> float | None:
 # ------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class KnownIssue:
-    ref: str
+    url: str  # the upstream issue
     versions: str  # as shown to the user
     summary: str
     verified: bool
@@ -296,13 +296,14 @@ class KnownIssue:
 
 
 # Evolution API issues about duplicate webhooks.
+_ISSUES = "https://github.com/evolution-foundation/evolution-api/issues/"
 DUPLICATE_ISSUES = (
-    KnownIssue("#631", "1.8.0", "the same messages.upsert (same key.id) is delivered repeatedly; root "
+    KnownIssue(_ISSUES + "631", "1.8.0", "the same messages.upsert (same key.id) is delivered repeatedly; root "
                "cause likely in Evolution itself (UNVERIFIED; no explicit fix in the 1.8.1/1.8.2 changelog)",
                False, applies=">=1.8.0,<1.9.0"),
-    KnownIssue("#1325", "2.0-2.2.x", "up to 10 attempts, fixed 30 s apart, on ANY error including 4xx: the "
+    KnownIssue(_ISSUES + "1325", "2.0-2.2.x", "up to 10 attempts, fixed 30 s apart, on ANY error including 4xx: the "
                "receiver (or a proxy in front of it) answered an error", True, applies=">=2.0.0,<2.3.0"),
-    KnownIssue("#2192", "2.3.6", "the same message is sent more than once", True, applies=">=2.3.0,<2.4.0"),
+    KnownIssue(_ISSUES + "2192", "2.3.6", "the same message is sent more than once", True, applies=">=2.3.0,<2.4.0"),
 )
 
 
@@ -451,7 +452,7 @@ class RetryFinding:
             text += ("; the fixed ~30 s spacing is Evolution 2.0-2.2.x retrying after an error "
                      "("
                      "https://github.com/EvolutionAPI/evolution-api/blob/2.2.3/src/api/integrations/event/webhook/webhook.controller.ts#L187-L230,"
-                     " https://github.com/EvolutionAPI/evolution-api/issues/1325):"
+                     " https://github.com/evolution-foundation/evolution-api/issues/1325):"
                      " the receiver, or a proxy in front of it, answered "
                      "an error or refused the connection")
         elif patterns.get("backoff"):
@@ -556,7 +557,7 @@ def analyze_paths(deliveries: Sequence[Delivery]) -> PathFinding:
         notes.append("paths end in '/<event-name>' (e.g. /messages-upsert): webhook byEvents "
                      "(webhook_by_events / WEBHOOK_GLOBAL_WEBHOOK_BY_EVENTS) is on, so each event goes to "
                      "<url>/<event-name> ("
-                     "https://github.com/EvolutionAPI/evolution-api/issues/2317); route those paths or turn it "
+                     "https://github.com/evolution-foundation/evolution-api/issues/2317); route those paths or turn it "
                      "off")
     if openim_query:
         notes.append("query strings such as ?command= / ?contenttype=json come from outdated OpenIM docs; "
@@ -620,7 +621,7 @@ def analyze_lag(deliveries: Sequence[Delivery]) -> LagFinding:
                 f"deliveries: Evolution writes server-local time ({zone}) and labels it 'Z' "
                 "("
                 "https://github.com/EvolutionAPI/evolution-api/blob/2.3.6/src/api/services/channel.service.ts#L436-L438;"
-                " https://github.com/EvolutionAPI/evolution-api/issues/631"
+                " https://github.com/evolution-foundation/evolution-api/issues/631"
                 " showed 3 h); use data.messageTimestamp for timing"
             )
     if lags:

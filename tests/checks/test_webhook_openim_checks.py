@@ -60,7 +60,8 @@ def test_duplicates_fail_with_count_spread_context_and_the_likely_known_issue(tm
     assert "identical except timestamps" in result.message
     assert "date_time spread 6.4 min" in result.message  # 381.9 s, in units people read
     assert "entryPointConversionSource=click_to_chat_link" in result.message
-    assert "likely Evolution 1.8.0 issue #631" in result.message
+    assert "likely Evolution 1.8.0 issue https://github.com/evolution-foundation/evolution-api/issues/631" \
+        in result.message
     assert result.remediation is not None and "`instance` + `data.key.id`" in result.remediation.text
     assert any("key.id=3A55AAA" in e and "3x" in e for e in result.evidence)
     assert result.details["extra_copies"] == 2 and result.details["unique_messages"] == 2
@@ -112,7 +113,8 @@ def test_scenario_rows(scenario: str, expected: dict[str, Status]) -> None:
     assert {cid: r.status for cid, r in got.items()} == expected, {cid: r.message for cid, r in got.items()}
     if scenario == "duplicate-webhooks":
         msg = got["webhook.duplicates"].message
-        assert "likely Evolution 1.8.0 issue #631" in msg and "entryPointConversionSource=click_to_chat_link" in msg
+        assert "likely Evolution 1.8.0 issue https://github.com/evolution-foundation/evolution-api/issues/631" in msg
+        assert "entryPointConversionSource=click_to_chat_link" in msg
     if scenario == "openim-3.8.1":
         cb = got["openim.callbacks"]
         assert "OpenIM 3.8.1 never sends" in cb.message

@@ -62,15 +62,16 @@ def test_v1_duplicates_differ_only_in_date_time() -> None:
     assert dups.extra_copies == 2 and dups.message_deliveries == 5 and dups.unique_messages == 3
     # 1.8.0 → #631 only; its root cause is UNVERIFIED, so the text says "likely".
     (issue,) = dups.known_issues
-    assert issue.ref == "#631" and not issue.verified and "likely" in issue.summary
+    assert issue.url == "https://github.com/evolution-foundation/evolution-api/issues/631"
+    assert not issue.verified and "likely" in issue.summary
     assert "instance + data.key.id" in dups.fix
     assert "3 extra" not in dups.summary() and "1 message(s) delivered more than once" in dups.summary()
 
 
 def test_known_issues_per_version() -> None:
-    assert [i.ref for i in known_duplicate_issues("2.2.3")] == ["#1325"]
-    assert [i.ref for i in known_duplicate_issues("2.3.6")] == ["#2192"]
-    assert [i.ref for i in known_duplicate_issues(None)] == ["#631", "#1325", "#2192"]
+    assert [i.url.rsplit("/", 1)[1] for i in known_duplicate_issues("2.2.3")] == ["1325"]
+    assert [i.url.rsplit("/", 1)[1] for i in known_duplicate_issues("2.3.6")] == ["2192"]
+    assert [i.url.rsplit("/", 1)[1] for i in known_duplicate_issues(None)] == ["631", "1325", "2192"]
 
 
 def test_date_time_is_local_time_labelled_z_631_example() -> None:
@@ -109,7 +110,7 @@ def test_v2_paths_by_events_and_double_slash() -> None:
     assert paths.by_events == {"/hook//connection-update": 3, "/hook/messages-upsert": 3, "/hook/messages-update": 1}
     notes = " ".join(paths.notes)
     assert "ends with '/'" in notes and "webhook.controller.ts#L86-L108" in notes
-    assert "https://github.com/EvolutionAPI/evolution-api/issues/2317" in notes
+    assert "https://github.com/evolution-foundation/evolution-api/issues/2317" in notes
     assert by_events_suffix("messages.upsert") == "messages-upsert"
     assert by_events_suffix("group-participants.update") == "group-participants-update"
 
